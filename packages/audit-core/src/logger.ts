@@ -1,0 +1,224 @@
+import pino from 'pino'
+import { v7 as uuidv7 } from 'uuid'
+import type { AuditConfig } from './config.ts'
+import { getAuditContext } from './context.ts'
+import { BatchQueue, RejectedEventError, type QueueLog, type QueueStats, type ShutdownReport } from './queue/batch-queue.ts'
+import {
+  EventInputSchema,
+  severityForResult,
+  type ActorType,
+  type EventRow,
+  type Result,
+  type Severity,
+} from './schema/event.ts'
+import type { AuditStore } from './stores/store.ts'
+
+/** One event as application code records it (camelCase; the wire form is snake_case). */
+export interface LogEventInput {
+  operationType: string
+  result: Result
+  operator?: string | null
+  message?: string | null
+  extraInfo?: Record<string, unknown> | null
+  /** Default: the logger's `source` (`api-service`). */
+  source?: string
+  /** Default derived from result. */
+  severity?: Severity
+  tenantId?: string | null
+  actorType?: ActorType | null
+  resourceType?: string | null
+  resourceId?: string | null
+  requestId?: string | null
+  ipAddress?: string | null
+  userAgent?: string | null
+  /** When it happened; default now. */
+  timestamp?: Date | string | number
+  /** Your own id (UUID) to make a re-sent event idempotent; default a new UUIDv7. */
+  id?: string
+}
+
+/** What `auditOperation` records about the operation; the callback may add to it. */
+export type OperationInput = Omit<LogEventInput, 'result' | 'timestamp' | 'id'>
+
+/** Handed to the `auditOperation` callback to enrich the event it will record. */
+export interface OperationHandle {
+  /** Merged into extra_info. */
+  extraInfo: Record<string, unknown>
+  /** Override fields of the event (e.g. a message, a resource id, or `result: 'warning'`). */
+  set(fields: Partial<Omit<LogEventInput, 'operationType' | 'timestamp' | 'id'>>): void
+}
+
+export interface AuditLoggerOptions extends Partial<Omit<AuditConfig, 'store'>> {
+  store: AuditStore
+  /** Source of events that name none (default `api-service`). */
+  source?: string
+  /** Where the logger reports drops, rejections and failures (default: pino on stderr). */
+  log?: QueueLog
+}
+
+export interface AuditLogger {
+  /**
+   * Records one event. Never throws and, in async mode, never waits for the
+   * database. Resolves to the event's id, or null when logging is disabled or
+   * the event was dropped (queue full) or rejected in sync mode.
+   */
+  logEvent(event: LogEventInput): Promise<string | null>
+  /**
+   * Runs `fn`, timing it. Records `success` with `extra_info.duration_ms`, or
+   * on a throw `failure` with `extra_info.error` ({name, message}) and
+   * `duration_ms`, then rethrows the very same error.
+   */
+  auditOperation<T>(operation: OperationInput, fn: (op: OperationHandle) => Promise<T> | T): Promise<T>
+  /** Writes everything queued so far. */
+  flush(): Promise<void>
+  /** Stops accepting events and writes what is queued within the deadline (default AUDIT_SHUTDOWN_DEADLINE_MS). */
+  shutdown(options?: { deadlineMs?: number }): Promise<ShutdownReport>
+  stats(): QueueStats
+  readonly enabled: boolean
+  readonly async: boolean
+  readonly store: AuditStore
+}
+
+/** A queued event: what the caller gave, plus what enqueue fixed (id, time, context). */
+interface Pending {
+  input: LogEventInput
+  id: string
+  ts: number | string | Date
+  ctx: ReturnType<typeof getAuditContext>
+}
+
+const DEFAULTS = {
+  enabled: true,
+  async: true,
+  queueSize: 1000,
+  batchSize: 100,
+  flushIntervalMs: 1000,
+  retryBaseMs: 200,
+  retryMaxMs: 30_000,
+  shutdownDeadlineMs: 10_000,
+}
+
+/**
+ * Creates the audit logger: `logEvent`, `auditOperation` and the batching queue in front of a store.
+ *
+ * @example
+ * const audit = createAuditLogger({ store, ...loadConfig(process.env) })
+ * await audit.logEvent({ operationType: 'stock_price_download', result: 'success', operator: user.email,
+ *   message: `Downloaded ${symbol}`, extraInfo: { symbol, records_count: 100 } })
+ * const rows = await audit.auditOperation({ operationType: 'scan_process', extraInfo: { scan_id } }, () => runScan())
+ */
+export function createAuditLogger(options: AuditLoggerOptions): AuditLogger {
+  const cfg = { ...DEFAULTS, ...stripUndefined(options) }
+  const store = options.store
+  const defaultSource = options.source ?? 'api-service'
+  const log = options.log ?? pino({ name: 'audit' }, pino.destination(2))
+
+  const queue = new BatchQueue<Pending, EventRow>({
+    capacity: cfg.queueSize,
+    batchSize: cfg.batchSize,
+    flushIntervalMs: cfg.flushIntervalMs,
+    retryBaseMs: cfg.retryBaseMs,
+    retryMaxMs: cfg.retryMaxMs,
+    prepare: (p) => toRow(p, defaultSource),
+    write: (rows) => store.insertEvents(rows),
+    isDataError: (err) => store.isDataError(err),
+    log,
+  })
+
+  async function logEvent(event: LogEventInput): Promise<string | null> {
+    if (!cfg.enabled) return null
+    const pending: Pending = {
+      input: event,
+      id: event.id ?? uuidv7(),
+      ts: event.timestamp ?? Date.now(),
+      ctx: getAuditContext(),
+    }
+    if (cfg.async) return queue.enqueue(pending) ? pending.id : null
+    return (await queue.writeNow(pending)) ? pending.id : null
+  }
+
+  async function auditOperation<T>(operation: OperationInput, fn: (op: OperationHandle) => Promise<T> | T): Promise<T> {
+    const extraInfo: Record<string, unknown> = { ...operation.extraInfo }
+    let overrides: Partial<LogEventInput> = {}
+    const handle: OperationHandle = {
+      extraInfo,
+      set(fields) {
+        overrides = { ...overrides, ...fields }
+      },
+    }
+    const t0 = performance.now()
+    try {
+      const value = await fn(handle)
+      const duration_ms = round(performance.now() - t0)
+      await logEvent({ result: 'success', ...operation, ...overrides, extraInfo: { ...extraInfo, ...overrides.extraInfo, duration_ms } })
+      return value
+    } catch (err) {
+      const duration_ms = round(performance.now() - t0)
+      const e = err instanceof Error ? err : new Error(String(err))
+      await logEvent({
+        ...operation,
+        message: operation.message ?? e.message,
+        ...overrides,
+        result: 'failure',
+        extraInfo: { ...extraInfo, ...overrides.extraInfo, duration_ms, error: { name: e.name, message: e.message } },
+      })
+      throw err
+    }
+  }
+
+  return {
+    logEvent,
+    auditOperation,
+    flush: () => queue.flush(),
+    shutdown: (o) => queue.shutdown({ deadlineMs: o?.deadlineMs ?? cfg.shutdownDeadlineMs }),
+    stats: () => queue.stats(),
+    enabled: cfg.enabled,
+    async: cfg.async,
+    store,
+  }
+}
+
+/** Validates a queued event into a database row; throws {@link RejectedEventError} with the reasons. */
+function toRow(p: Pending, defaultSource: string): EventRow {
+  const e = p.input
+  const ctx = p.ctx
+  const result = e.result
+  const parsed = EventInputSchema.safeParse({
+    id: p.id,
+    timestamp: toIso(p.ts),
+    source: e.source ?? defaultSource,
+    operator: e.operator ?? ctx?.operator ?? null,
+    operation_type: e.operationType,
+    result,
+    message: e.message ?? null,
+    extra_info: e.extraInfo ?? null,
+    severity: e.severity ?? (typeof result === 'string' ? severityForResult(result) : undefined),
+    tenant_id: e.tenantId ?? ctx?.tenantId ?? null,
+    actor_type: e.actorType ?? ctx?.actorType ?? null,
+    resource_type: e.resourceType ?? null,
+    resource_id: e.resourceId ?? null,
+    request_id: e.requestId ?? ctx?.requestId ?? null,
+    ip_address: e.ipAddress ?? ctx?.ipAddress ?? null,
+    user_agent: e.userAgent ?? ctx?.userAgent ?? null,
+  })
+  if (!parsed.success) {
+    throw new RejectedEventError(
+      parsed.error.issues.map((i) => `${i.path.join('.') || 'event'}: ${i.message}`).join('; '),
+    )
+  }
+  return parsed.data as EventRow
+}
+
+function toIso(ts: number | string | Date): string {
+  const d = ts instanceof Date ? ts : new Date(ts)
+  if (Number.isNaN(d.getTime())) return String(ts) // fails validation with a clear message
+  return d.toISOString()
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 1000) / 1000
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>
+}

@@ -1,0 +1,312 @@
+/** What a queue tells about itself; `enqueued = written + dropped + rejected + queueDepth` at any quiet moment. */
+export interface QueueStats {
+  /** Accepted into the queue (or written directly in sync mode). */
+  enqueued: number
+  /** Acknowledged by the store. */
+  written: number
+  /** Write attempts that failed for a transient reason (each was retried). */
+  failed: number
+  /** Events sent again after such a failure. */
+  retried: number
+  /** Lost: refused because the queue was full, or still unwritten when a shutdown deadline passed. */
+  dropped: number
+  /** Refused for their data, by validation or by the database (logged with the reason). */
+  rejected: number
+  /** Waiting or being written now. */
+  queueDepth: number
+  /** Duration of the last completed flush, in milliseconds. */
+  lastFlushMs: number
+}
+
+export interface QueueLog {
+  warn(obj: object, msg: string): void
+  error(obj: object, msg: string): void
+}
+
+export interface BatchQueueOptions<T, R> {
+  /** Events held at most, counting those being written. */
+  capacity: number
+  batchSize: number
+  flushIntervalMs: number
+  retryBaseMs: number
+  retryMaxMs: number
+  /** Validates and converts one event off the caller's path; throws to reject it. */
+  prepare: (item: T) => R
+  /** Writes one batch; must be idempotent (a retried batch may have been written). */
+  write: (rows: R[]) => Promise<unknown>
+  /** True when the error is about the rows' data: the batch is split to isolate the bad row. */
+  isDataError: (err: unknown) => boolean
+  /** Called for each rejected event, after it is counted. */
+  onReject?: (item: T | R, reason: string) => void
+  /** Called after each flush with its duration. */
+  onFlush?: (ms: number, rows: number) => void
+  log: QueueLog
+  /** How often a repeated warning may be logged (default 10 s). */
+  warnEveryMs?: number
+}
+
+export interface ShutdownReport {
+  written: number
+  /** Events that could not be written before the deadline (counted as dropped). */
+  unwritten: number
+}
+
+/** Thrown by `prepare` to reject an event with a reason. */
+export class RejectedEventError extends Error {
+  override name = 'RejectedEventError'
+}
+
+/**
+ * A bounded in-memory queue written in batches by a single flusher.
+ *
+ * - `enqueue` is O(1): no I/O, no serialization; a full queue drops the new
+ *   event, counts it and warns (rate-limited).
+ * - A batch is written when `batchSize` are queued or `flushIntervalMs` after
+ *   the first one arrived (timer unref'd); one write is in flight at a time.
+ * - A transient failure keeps the batch (it still holds its room in the
+ *   queue) and retries it with exponential backoff; a data error splits the
+ *   batch until the bad event is alone, which is rejected while the rest are
+ *   written.
+ */
+export class BatchQueue<T, R> {
+  private items: T[] = []
+  private inFlight = 0
+  private draining: Promise<void> | null = null
+  private timer: NodeJS.Timeout | null = null
+  private forceDrain = false
+  private closed = false
+  private abandonAt = Infinity
+  private reported = false
+  private wakeSleeper: (() => void) | null = null
+  private lastWarn = new Map<string, { at: number; suppressed: number }>()
+  private readonly counters = { enqueued: 0, written: 0, failed: 0, retried: 0, dropped: 0, rejected: 0, lastFlushMs: 0 }
+
+  constructor(private readonly opts: BatchQueueOptions<T, R>) {}
+
+  get depth(): number {
+    return this.items.length + this.inFlight
+  }
+
+  stats(): QueueStats {
+    return { ...this.counters, queueDepth: this.depth }
+  }
+
+  /** Queues one event. Returns false (and counts a drop) when the queue is full or shut down. */
+  enqueue(item: T): boolean {
+    if (this.closed || this.depth >= this.opts.capacity) {
+      this.counters.dropped++
+      this.warnLimited('dropped', { capacity: this.opts.capacity }, this.closed ? 'audit queue is shut down; event dropped' : 'audit queue is full; event dropped')
+      return false
+    }
+    this.counters.enqueued++
+    this.items.push(item)
+    if (this.items.length >= this.opts.batchSize) {
+      if (!this.draining) setImmediate(() => this.startDrain())
+    } else if (!this.timer && !this.draining) {
+      this.timer = setTimeout(() => {
+        this.timer = null
+        this.startDrain()
+      }, this.opts.flushIntervalMs)
+      this.timer.unref()
+    }
+    return true
+  }
+
+  /**
+   * Writes one event now and resolves when the store has it (sync mode). It
+   * never rejects: a data error rejects the event; a transient error hands it
+   * to the background queue to be retried, so it is not lost.
+   */
+  async writeNow(item: T): Promise<boolean> {
+    this.counters.enqueued++
+    let row: R
+    try {
+      row = this.opts.prepare(item)
+    } catch (err) {
+      this.reject(item, err)
+      return false
+    }
+    const t0 = performance.now()
+    try {
+      await this.opts.write([row])
+      this.counters.written++
+      this.finishFlush(t0, 1)
+      return true
+    } catch (err) {
+      if (this.opts.isDataError(err)) {
+        this.reject(row, err)
+        return false
+      }
+      this.counters.failed++
+      this.counters.enqueued-- // counted again by enqueue
+      this.warnLimited('sync-failed', { err: errorText(err) }, 'audit write failed; event queued for retry')
+      this.enqueue(item)
+      return false
+    }
+  }
+
+  /** Writes everything queued so far; resolves when the queue is empty (retrying as long as it takes). */
+  async flush(): Promise<void> {
+    while ((this.items.length > 0 || this.draining) && Date.now() < this.abandonAt) {
+      if (this.draining) {
+        this.forceDrain = true
+        await this.draining
+      } else {
+        this.forceDrain = true
+        this.startDrain()
+      }
+    }
+  }
+
+  /**
+   * Stops accepting events and writes what is queued within `deadlineMs`.
+   * What is still unwritten then is counted as dropped and reported.
+   */
+  async shutdown({ deadlineMs }: { deadlineMs: number }): Promise<ShutdownReport> {
+    const writtenBefore = this.counters.written
+    this.closed = true
+    if (this.timer) clearTimeout(this.timer)
+    this.timer = null
+    this.abandonAt = Date.now() + deadlineMs
+    let deadline: NodeJS.Timeout | undefined
+    const timedOut = new Promise<void>((resolve) => {
+      deadline = setTimeout(() => {
+        this.wakeSleeper?.()
+        resolve()
+      }, deadlineMs)
+    })
+    await Promise.race([this.flush(), timedOut])
+    clearTimeout(deadline)
+    const unwritten = this.depth
+    this.reported = true
+    if (unwritten > 0) {
+      this.counters.dropped += unwritten
+      this.items = []
+      this.inFlight = 0
+      this.opts.log.error({ unwritten, deadlineMs }, 'audit queue shut down with events it could not write')
+    }
+    return { written: this.counters.written - writtenBefore, unwritten }
+  }
+
+  private startDrain(): void {
+    if (this.draining || this.items.length === 0) return
+    if (this.timer) {
+      clearTimeout(this.timer)
+      this.timer = null
+    }
+    this.draining = this.drain().finally(() => {
+      this.draining = null
+      this.forceDrain = false
+      if (this.items.length > 0 && !this.closed) {
+        // A partial batch is left: wait for more, or for the interval.
+        if (this.items.length >= this.opts.batchSize) setImmediate(() => this.startDrain())
+        else if (!this.timer) {
+          this.timer = setTimeout(() => {
+            this.timer = null
+            this.startDrain()
+          }, this.opts.flushIntervalMs)
+          this.timer.unref()
+        }
+      }
+    })
+  }
+
+  private async drain(): Promise<void> {
+    do {
+      const batch = this.items.splice(0, this.opts.batchSize)
+      this.inFlight = batch.length
+      const t0 = performance.now()
+      const rows: R[] = []
+      for (const item of batch) {
+        try {
+          rows.push(this.opts.prepare(item))
+        } catch (err) {
+          this.reject(item, err)
+          this.inFlight--
+        }
+      }
+      const lost = await this.writeRows(rows, 0)
+      if (lost) return // shut down past its deadline; the rest is reported by shutdown()
+      this.inFlight = 0
+      this.finishFlush(t0, rows.length)
+    } while (this.items.length >= this.opts.batchSize || (this.forceDrain && this.items.length > 0))
+  }
+
+  /** Returns true when it gave up because the shutdown deadline passed. */
+  private async writeRows(rows: R[], attempt: number): Promise<boolean> {
+    if (rows.length === 0) return false
+    for (;;) {
+      try {
+        await this.opts.write(rows)
+        this.counters.written += rows.length
+        // Written after shutdown had already reported it lost: correct the count.
+        if (this.reported) this.counters.dropped -= rows.length
+        else this.inFlight -= rows.length
+        return false
+      } catch (err) {
+        if (this.opts.isDataError(err)) {
+          if (rows.length === 1) {
+            this.reject(rows[0] as R, err)
+            this.inFlight--
+            return false
+          }
+          const mid = rows.length >>> 1
+          return (await this.writeRows(rows.slice(0, mid), attempt)) || (await this.writeRows(rows.slice(mid), attempt))
+        }
+        this.counters.failed++
+        if (Date.now() >= this.abandonAt) return true
+        const delay = Math.min(this.opts.retryMaxMs, this.opts.retryBaseMs * 2 ** attempt)
+        attempt++
+        this.warnLimited('write-failed', { err: errorText(err), rows: rows.length, retryInMs: delay }, 'audit batch write failed; retrying')
+        await this.sleep(delay)
+        if (Date.now() >= this.abandonAt) return true
+        this.counters.retried += rows.length
+      }
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(done, ms)
+      function done() {
+        clearTimeout(t)
+        resolve()
+      }
+      this.wakeSleeper = () => {
+        this.wakeSleeper = null
+        done()
+      }
+    })
+  }
+
+  private finishFlush(t0: number, rows: number): void {
+    const ms = performance.now() - t0
+    this.counters.lastFlushMs = ms
+    this.opts.onFlush?.(ms, rows)
+  }
+
+  private reject(item: T | R, err: unknown): void {
+    this.counters.rejected++
+    const reason = errorText(err)
+    this.opts.log.error({ reason, event: item }, 'audit event rejected')
+    this.opts.onReject?.(item, reason)
+  }
+
+  private warnLimited(key: string, obj: object, msg: string): void {
+    const now = Date.now()
+    const every = this.opts.warnEveryMs ?? 10_000
+    const last = this.lastWarn.get(key)
+    if (last && now - last.at < every) {
+      last.suppressed++
+      return
+    }
+    this.lastWarn.set(key, { at: now, suppressed: 0 })
+    this.opts.log.warn({ ...obj, suppressed: last?.suppressed ?? 0 }, msg)
+  }
+}
+
+function errorText(err: unknown): string {
+  if (err instanceof Error) return err.message
+  if (err && typeof err === 'object' && 'message' in err) return String((err as { message: unknown }).message)
+  return String(err)
+}

@@ -1,0 +1,153 @@
+import { z } from 'zod'
+
+/** Values of the `result` column (CHECK constraint). */
+export const RESULTS = ['success', 'failure', 'warning'] as const
+/** Values of the `severity` column, least to most severe. */
+export const SEVERITIES = ['debug', 'info', 'warning', 'error', 'critical'] as const
+/** Values of the `actor_type` column. */
+export const ACTOR_TYPES = ['user', 'admin', 'service', 'system', 'guest'] as const
+
+export type Result = (typeof RESULTS)[number]
+export type Severity = (typeof SEVERITIES)[number]
+export type ActorType = (typeof ACTOR_TYPES)[number]
+
+/** The seed's operation types; any name matching {@link OPERATION_TYPE_PATTERN} is accepted too. */
+export const OPERATION_TYPES = [
+  'stock_price_download',
+  'stock_data_retrieval',
+  'scan_process',
+  'config_update',
+  'data_cleanup',
+  'cache_refresh',
+] as const
+/** The seed's sources; any name matching {@link SOURCE_PATTERN} is accepted too. */
+export const SOURCES = ['api-service', 'stock-data-service', 'frontend', 'background-job', 'system'] as const
+
+export const SOURCE_PATTERN = /^[a-z0-9_.:-]{1,50}$/
+export const OPERATION_TYPE_PATTERN = /^[A-Za-z0-9_.:-]{1,100}$/
+/** Largest `extra_info`, measured as UTF-8 bytes of its JSON. */
+export const EXTRA_INFO_MAX_BYTES = 32 * 1024
+/** Largest `message`; the column is `text`, the bound keeps one event from filling a batch. */
+export const MESSAGE_MAX_CHARS = 16 * 1024
+
+/** Column lengths, from the migration. */
+export const LIMITS = {
+  operator: 255,
+  tenant_id: 255,
+  resource_type: 100,
+  resource_id: 255,
+  request_id: 255,
+  user_agent: 1024,
+} as const
+
+/** Severity of an event that does not name one (the database derives the same). */
+export function severityForResult(result: Result): Severity {
+  return result === 'failure' ? 'error' : result === 'warning' ? 'warning' : 'info'
+}
+
+const NUL = /\u0000/g
+const stripNul = (s: string) => (s.includes('\u0000') ? s.replace(NUL, '') : s)
+
+// JSON.stringify writes U+0000 as the six characters \u0000, which jsonb
+// refuses; drop those, but not an escaped backslash followed by "u0000".
+const JSON_NUL = /\\(?:\\|u0000)/g
+/** Removes NUL characters from every string and key of a JSON text. */
+export function stripJsonNul(json: string): string {
+  return json.includes('\\u0000') ? json.replace(JSON_NUL, (m) => (m === '\\\\' ? m : '')) : json
+}
+
+const text = (max: number) => z.string().max(max).overwrite(stripNul)
+const nullableText = (max: number) => text(max).nullable().optional()
+
+const extraInfo = z
+  .record(z.string(), z.unknown())
+  .nullable()
+  .optional()
+  .check((ctx) => {
+    if (ctx.value == null) return
+    const json = JSON.stringify(ctx.value)
+    if (Buffer.byteLength(json) > EXTRA_INFO_MAX_BYTES) {
+      ctx.issues.push({
+        code: 'too_big',
+        origin: 'string',
+        maximum: EXTRA_INFO_MAX_BYTES,
+        input: ctx.value,
+        message: `extra_info is ${Buffer.byteLength(json)} bytes as JSON; at most ${EXTRA_INFO_MAX_BYTES} are allowed`,
+      })
+    }
+  })
+  .overwrite((v) => {
+    if (v == null) return v
+    const json = JSON.stringify(v)
+    const clean = stripJsonNul(json)
+    return clean === json ? v : (JSON.parse(clean) as Record<string, unknown>)
+  })
+
+/**
+ * One event as sent over HTTP and stored: snake_case, the seed's columns first.
+ * `source`, `operation_type` and `result` are required.
+ */
+export const EventInputSchema = z
+  .object({
+    id: z.uuid().optional().describe('Client-chosen id (UUID); re-sending the same id writes nothing twice.'),
+    timestamp: z.iso.datetime({ offset: true }).optional().describe('When it happened (ISO 8601); default now.'),
+    source: z.string().regex(SOURCE_PATTERN, 'source must match [a-z0-9_.:-]{1,50}'),
+    operator: nullableText(LIMITS.operator).describe('Who: user email or id, service name; null for system events.'),
+    operation_type: z.string().regex(OPERATION_TYPE_PATTERN, 'operation_type must match [A-Za-z0-9_.:-]{1,100}'),
+    result: z.enum(RESULTS),
+    message: nullableText(MESSAGE_MAX_CHARS),
+    extra_info: extraInfo.describe(`Free JSON metadata, at most ${EXTRA_INFO_MAX_BYTES} bytes.`),
+    severity: z.enum(SEVERITIES).optional().describe('Default derived from result: success→info, warning→warning, failure→error.'),
+    tenant_id: nullableText(LIMITS.tenant_id),
+    actor_type: z.enum(ACTOR_TYPES).nullable().optional(),
+    resource_type: nullableText(LIMITS.resource_type),
+    resource_id: nullableText(LIMITS.resource_id),
+    request_id: nullableText(LIMITS.request_id),
+    ip_address: z.union([z.ipv4(), z.ipv6()]).nullable().optional(),
+    user_agent: nullableText(LIMITS.user_agent),
+  })
+  .strict()
+
+export type EventInput = z.input<typeof EventInputSchema>
+/** A validated event ready for the database (NUL bytes removed). */
+export type EventRow = z.output<typeof EventInputSchema> & { id: string; timestamp: string; severity: Severity }
+
+/** An event as stored and as returned by the API. */
+export interface AuditEvent {
+  id: string
+  timestamp: string
+  source: string
+  operator: string | null
+  operation_type: string
+  result: Result
+  message: string | null
+  extra_info: Record<string, unknown> | null
+  severity: Severity
+  tenant_id: string | null
+  actor_type: ActorType | null
+  resource_type: string | null
+  resource_id: string | null
+  request_id: string | null
+  ip_address: string | null
+  user_agent: string | null
+}
+
+/** The columns in table order; also the CSV header. */
+export const EVENT_COLUMNS = [
+  'id',
+  'timestamp',
+  'source',
+  'operator',
+  'operation_type',
+  'result',
+  'message',
+  'extra_info',
+  'severity',
+  'tenant_id',
+  'actor_type',
+  'resource_type',
+  'resource_id',
+  'request_id',
+  'ip_address',
+  'user_agent',
+] as const satisfies readonly (keyof AuditEvent)[]

@@ -1,0 +1,56 @@
+import type { AuditEvent, EventRow } from '../schema/event.ts'
+import type { EventPage, EventQuery } from '../schema/query.ts'
+import { isDataSqlState, toAuditEvent, type AuditStore, type StoreKind } from './store.ts'
+
+/** The one thing the SQL stores need from a driver: a parameterised query. */
+export interface SqlClient {
+  query<R = Record<string, unknown>>(text: string, params: unknown[]): Promise<R[]>
+}
+
+/**
+ * A store over a direct SQL connection (postgres.js or PGlite): it calls the
+ * migration's functions with JSON arguments, exactly as the supabase store
+ * does over RPC.
+ */
+export function createSqlStore(kind: StoreKind, client: SqlClient, close: () => Promise<void>): AuditStore {
+  return {
+    kind,
+    async insertEvents(rows: readonly EventRow[]) {
+      if (rows.length === 0) return 0
+      const [r] = await client.query<{ n: number }>('select public.audit_insert_events($1::text::jsonb) as n', [
+        JSON.stringify(rows),
+      ])
+      return Number(r?.n ?? 0)
+    },
+    async queryEvents(query: EventQuery): Promise<EventPage<AuditEvent>> {
+      const filters = JSON.stringify(query.filters)
+      const [rows, counted] = await Promise.all([
+        client.query('select * from public.audit_query_events($1::text::jsonb, $2::int, $3::int, $4::text, $5::uuid)', [
+          filters,
+          query.limit,
+          query.offset ?? 0,
+          query.order ?? 'desc',
+          query.after ?? null,
+        ]),
+        client.query<{ n: string | number }>('select public.audit_count_events($1::text::jsonb, $2::bigint) as n', [
+          filters,
+          query.countCap ?? null,
+        ]),
+      ])
+      const total = Number(counted[0]?.n ?? 0)
+      return {
+        events: rows.map(toAuditEvent),
+        total,
+        totalCapped: query.countCap !== undefined && total >= query.countCap,
+      }
+    },
+    async getEvent(id: string) {
+      const rows = await client.query('select * from public.audit_get_event($1::uuid)', [id])
+      return rows[0] ? toAuditEvent(rows[0]) : null
+    },
+    isDataError(err: unknown) {
+      return isDataSqlState((err as { code?: unknown } | null)?.code)
+    },
+    close,
+  }
+}

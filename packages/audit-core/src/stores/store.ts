@@ -1,0 +1,59 @@
+import type { AuditEvent, EventRow } from '../schema/event.ts'
+import type { EventPage, EventQuery } from '../schema/query.ts'
+
+export type StoreKind = 'pglite' | 'postgres' | 'supabase'
+
+/**
+ * The storage contract. Every store calls the same SQL functions
+ * (supabase/migrations), so query semantics live in the database and one
+ * conformance suite (stores/conformance.ts) runs against each store.
+ */
+export interface AuditStore {
+  readonly kind: StoreKind
+  /**
+   * Writes a batch; idempotent on id (a re-sent event is not written twice).
+   * Resolves to the number of rows newly written. Rejects with an error that
+   * {@link AuditStore.isDataError} classifies.
+   */
+  insertEvents(rows: readonly EventRow[]): Promise<number>
+  /** One page of events that match, with their total (capped when `countCap` is set). */
+  queryEvents(query: EventQuery): Promise<EventPage<AuditEvent>>
+  /** One event, or null. */
+  getEvent(id: string): Promise<AuditEvent | null>
+  /**
+   * True when the database refused the rows themselves (SQLSTATE class 22 or
+   * 23): splitting the batch isolates the bad event. Anything else (network,
+   * 5xx, connection) is transient and worth a retry.
+   */
+  isDataError(err: unknown): boolean
+  /** Releases connections; the store is unusable afterwards. */
+  close(): Promise<void>
+}
+
+/** Data exceptions (22) and integrity constraint violations (23). */
+export function isDataSqlState(code: unknown): boolean {
+  return typeof code === 'string' && /^2[23][0-9A-Z]{3}$/.test(code)
+}
+
+/** Normalizes a row as any driver returns it to the API's event form. */
+export function toAuditEvent(row: Record<string, unknown>): AuditEvent {
+  const ts = row.timestamp
+  return {
+    id: row.id as string,
+    timestamp: (ts instanceof Date ? ts : new Date(ts as string)).toISOString(),
+    source: row.source as string,
+    operator: (row.operator as string | null) ?? null,
+    operation_type: row.operation_type as string,
+    result: row.result as AuditEvent['result'],
+    message: (row.message as string | null) ?? null,
+    extra_info: (row.extra_info as Record<string, unknown> | null) ?? null,
+    severity: row.severity as AuditEvent['severity'],
+    tenant_id: (row.tenant_id as string | null) ?? null,
+    actor_type: (row.actor_type as AuditEvent['actor_type']) ?? null,
+    resource_type: (row.resource_type as string | null) ?? null,
+    resource_id: (row.resource_id as string | null) ?? null,
+    request_id: (row.request_id as string | null) ?? null,
+    ip_address: (row.ip_address as string | null) ?? null,
+    user_agent: (row.user_agent as string | null) ?? null,
+  }
+}

@@ -1,0 +1,210 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { v7 as uuidv7 } from 'uuid'
+import type { EventRow } from '../schema/event.ts'
+import type { EventFilters } from '../schema/query.ts'
+import type { AuditStore } from '../stores/store.ts'
+import { referenceFilter, referenceSort } from './reference.ts'
+import { seedEvents } from './seed.ts'
+
+export interface StoreFactory {
+  /** A store over an empty, migrated database. */
+  open(): Promise<AuditStore>
+  /** Releases what `open` made (after the store is closed). */
+  cleanup?(): Promise<void>
+}
+
+const NOW = Date.parse('2026-11-20T12:00:00.000Z')
+
+function row(overrides: Partial<EventRow> = {}): EventRow {
+  const ts = overrides.timestamp ? Date.parse(overrides.timestamp) : NOW - 365 * 86_400_000
+  return {
+    id: uuidv7({ msecs: ts }),
+    timestamp: new Date(ts).toISOString(),
+    source: 'api-service',
+    operation_type: 'conformance',
+    result: 'success',
+    severity: 'info',
+    ...overrides,
+  } as EventRow
+}
+
+/**
+ * The storage contract, run against any store: every store must pass it
+ * unchanged. The seeded set's expected answers are computed in TypeScript
+ * (testing/reference.ts), not with the store's SQL.
+ */
+export function runStoreConformance(name: string, factory: StoreFactory): void {
+  describe(`store conformance: ${name}`, () => {
+    let store: AuditStore
+    const seeded = seedEvents(300, { now: NOW, days: 30, seed: 7 })
+
+    beforeAll(async () => {
+      store = await factory.open()
+      for (let i = 0; i < seeded.length; i += 100) await store.insertEvents(seeded.slice(i, i + 100))
+    }, 60_000)
+
+    afterAll(async () => {
+      await store?.close()
+      await factory.cleanup?.()
+    })
+
+    it('writes the seed example with exactly the expected columns', async () => {
+      const id = uuidv7()
+      await store.insertEvents([
+        row({
+          id,
+          timestamp: '2025-01-02T03:04:05.678Z',
+          operator: 'ana@example.com',
+          operation_type: 'stock_price_download',
+          message: 'Successfully downloaded data for AAPL',
+          extra_info: { symbol: 'AAPL', records_count: 100 },
+        }),
+      ])
+      expect(await store.getEvent(id)).toEqual({
+        id,
+        timestamp: '2025-01-02T03:04:05.678Z',
+        source: 'api-service',
+        operator: 'ana@example.com',
+        operation_type: 'stock_price_download',
+        result: 'success',
+        message: 'Successfully downloaded data for AAPL',
+        extra_info: { symbol: 'AAPL', records_count: 100 },
+        severity: 'info',
+        tenant_id: null,
+        actor_type: null,
+        resource_type: null,
+        resource_id: null,
+        request_id: null,
+        ip_address: null,
+        user_agent: null,
+      })
+    })
+
+    it('round-trips every added column', async () => {
+      const r = row({
+        operation_type: 'roundtrip',
+        result: 'failure',
+        severity: 'critical',
+        tenant_id: 'acme',
+        actor_type: 'admin',
+        resource_type: 'invoice',
+        resource_id: 'inv_1',
+        request_id: 'req-rt',
+        ip_address: '2001:db8::7',
+        user_agent: 'Mozilla/5.0 ünïcødé',
+        extra_info: { nested: { a: [1, 2, { b: null }] }, emoji: '🚀' },
+      })
+      await store.insertEvents([r])
+      const got = await store.getEvent(r.id)
+      expect(got).toMatchObject({ ...r, operator: null, message: null })
+    })
+
+    it('is idempotent on id: a re-sent batch writes nothing twice', async () => {
+      const rows = [row({ operation_type: 'idem' }), row({ operation_type: 'idem' })]
+      expect(await store.insertEvents(rows)).toBe(2)
+      expect(await store.insertEvents(rows)).toBe(0)
+      const page = await store.queryEvents({ filters: { operation_type: ['idem'] }, limit: 10 })
+      expect(page.total).toBe(2)
+    })
+
+    it('derives severity from result when a writer leaves it out', async () => {
+      const rows = (['success', 'warning', 'failure'] as const).map((result) => {
+        const { severity: _, ...r } = row({ operation_type: 'derive', result })
+        return r as EventRow
+      })
+      await store.insertEvents(rows)
+      const got = await Promise.all(rows.map((r) => store.getEvent(r.id)))
+      expect(got.map((e) => e?.severity)).toEqual(['info', 'warning', 'error'])
+    })
+
+    it('refuses a batch with a bad row as a data error and writes none of it', async () => {
+      const good = row({ operation_type: 'poison' })
+      const bad = { ...row({ operation_type: 'poison' }), result: 'maybe' } as unknown as EventRow
+      const err = await store.insertEvents([good, bad]).then(
+        () => null,
+        (e: unknown) => e,
+      )
+      expect(err).not.toBeNull()
+      expect(store.isDataError(err)).toBe(true)
+      expect(await store.getEvent(good.id)).toBeNull()
+      expect(store.isDataError(new Error('connect ECONNREFUSED'))).toBe(false)
+    })
+
+    it('returns null for an unknown id', async () => {
+      expect(await store.getEvent(uuidv7())).toBeNull()
+    })
+
+    describe('queries match the reference filter over the seeded set', () => {
+      const inRange = (f: EventFilters): EventFilters => ({ start_date: '2026-10-01T00:00:00Z', end_date: '2026-11-21T00:00:00Z', ...f })
+      const sorted = referenceSort(seeded, 'asc')
+      const pick = (i: number) => sorted[i] as EventRow
+      const cases: [string, EventFilters][] = [
+        ['everything in range', inRange({})],
+        ['one operation type', inRange({ operation_type: ['scan_process'] })],
+        ['two sources (comma list)', inRange({ source: ['frontend', 'system'] })],
+        ['result', inRange({ result: ['failure'] })],
+        ['severity list', inRange({ severity: ['error', 'critical'] })],
+        ['operator', inRange({ operator: ['ana@example.com'] })],
+        ['tenant', inRange({ tenant_id: ['t2'] })],
+        ['actor type', inRange({ actor_type: ['guest'] })],
+        ['resource', inRange({ resource_type: ['symbol'], resource_id: ['res-0', 'res-5'] })],
+        ['request id', inRange({ request_id: ['req-7'] })],
+        ['q is case-insensitive across operator', inRange({ q: 'CHLOE@' })],
+        ['q matches operation_type', inRange({ q: 'CACHE_ref' })],
+        ['q treats % and _ literally', inRange({ q: '100%_d' })],
+        ['extra key', inRange({ extra: { channel_id: '44456637' } })],
+        ['extra numeric key', inRange({ extra: { records_count: String(pick(3).extra_info?.records_count) } })],
+        ['combination', inRange({ result: ['success', 'warning'], source: ['api-service'], tenant_id: ['t1'] })],
+        ['inclusive bounds', { start_date: pick(10).timestamp, end_date: pick(20).timestamp }],
+        ['start only', { start_date: pick(30).timestamp }],
+      ]
+      const universe = () => seeded
+
+      for (const [label, filters] of cases) {
+        it(label, async () => {
+          const expected = referenceSort(referenceFilter(universe(), filters))
+          const page = await store.queryEvents({ filters, limit: 1000 })
+          expect(page.total).toBe(expected.length)
+          expect(page.events.map((e) => e.id)).toEqual(expected.map((e) => e.id))
+          if (label !== 'everything in range' && label !== 'start only') expect(expected.length).toBeLessThan(seeded.length)
+          expect(expected.length).toBeGreaterThan(0)
+        })
+      }
+
+      it('orders ascending and pages with limit/offset', async () => {
+        const f = inRange({ source: ['frontend'] })
+        const asc = referenceSort(referenceFilter(seeded, f), 'asc')
+        const page = await store.queryEvents({ filters: f, limit: 5, offset: 3, order: 'asc' })
+        expect(page.events.map((e) => e.id)).toEqual(asc.slice(3, 8).map((e) => e.id))
+        expect(page.total).toBe(asc.length)
+      })
+
+      it('pages by keyset cursor in both orders, covering every row once', async () => {
+        const f = inRange({})
+        for (const order of ['desc', 'asc'] as const) {
+          const seen: string[] = []
+          let after: string | undefined
+          for (;;) {
+            const page = await store.queryEvents({ filters: f, limit: 37, order, ...(after ? { after } : {}) })
+            seen.push(...page.events.map((e) => e.id))
+            if (page.events.length < 37) break
+            after = page.events.at(-1)?.id
+          }
+          expect(seen).toEqual(referenceSort(referenceFilter(seeded, f), order).map((e) => e.id))
+        }
+      })
+
+      it('caps the count when asked and says so', async () => {
+        const page = await store.queryEvents({ filters: inRange({}), limit: 1, countCap: 10 })
+        expect(page).toMatchObject({ total: 10, totalCapped: true })
+        const exact = await store.queryEvents({ filters: { request_id: ['req-7'] }, limit: 1, countCap: 1000 })
+        expect(exact.totalCapped).toBe(false)
+        expect(exact.total).toBe(referenceFilter(seeded, { request_id: ['req-7'] }).length)
+      })
+
+      it('refuses an extra key that is not a plain name', async () => {
+        await expect(store.queryEvents({ filters: { extra: { "a') or true --": 'x' } }, limit: 1 })).rejects.toThrow(/extra_info key/)
+      })
+    })
+  })
+}

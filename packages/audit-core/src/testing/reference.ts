@@ -1,0 +1,42 @@
+import type { AuditEvent, EventRow } from '../schema/event.ts'
+import type { EventFilters, SortOrder } from '../schema/query.ts'
+
+type Row = AuditEvent | EventRow
+
+/**
+ * The filter semantics of the API, written again in plain TypeScript so that
+ * tests compute expected results independently of the SQL.
+ */
+export function referenceFilter<T extends Row>(rows: readonly T[], f: EventFilters): T[] {
+  const t = (r: Row) => Date.parse(r.timestamp)
+  const anyOf = (v: unknown, list?: readonly unknown[]) => !list || list.includes(v)
+  const q = f.q?.toLowerCase()
+  return rows.filter((r) => {
+    if (f.start_date && t(r) < Date.parse(f.start_date)) return false
+    if (f.end_date && t(r) > Date.parse(f.end_date)) return false
+    if (!anyOf(r.operation_type, f.operation_type)) return false
+    if (!anyOf(r.result, f.result)) return false
+    if (!anyOf(r.source, f.source)) return false
+    if (!anyOf(r.operator, f.operator)) return false
+    if (!anyOf(r.severity, f.severity)) return false
+    if (!anyOf(r.tenant_id, f.tenant_id)) return false
+    if (!anyOf(r.actor_type, f.actor_type)) return false
+    if (!anyOf(r.resource_type, f.resource_type)) return false
+    if (!anyOf(r.resource_id, f.resource_id)) return false
+    if (!anyOf(r.request_id, f.request_id)) return false
+    if (q && ![r.message, r.operation_type, r.operator].some((s) => s?.toLowerCase().includes(q))) return false
+    if (f.extra) {
+      for (const [k, v] of Object.entries(f.extra)) {
+        const x = (r.extra_info as Record<string, unknown> | null | undefined)?.[k]
+        if (x === undefined || x === null || (typeof x === 'object' ? JSON.stringify(x) : String(x)) !== v) return false
+      }
+    }
+    return true
+  })
+}
+
+/** Sorts like the API: by timestamp, then id. */
+export function referenceSort<T extends Row>(rows: readonly T[], order: SortOrder = 'desc'): T[] {
+  const s = [...rows].sort((a, b) => Date.parse(a.timestamp) - Date.parse(b.timestamp) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+  return order === 'desc' ? s.reverse() : s
+}
