@@ -1,6 +1,6 @@
-/** What a queue tells about itself; `enqueued = written + dropped + rejected + queueDepth` at any quiet moment. */
+/** What a queue tells about itself; `enqueued = written + dropped + rejected + queueDepth` whenever no write is in flight. */
 export interface QueueStats {
-  /** Accepted into the queue (or written directly in sync mode). */
+  /** Every event offered to the queue (or written directly in sync mode), dropped ones included. */
   enqueued: number
   /** Acknowledged by the store. */
   written: number
@@ -93,12 +93,12 @@ export class BatchQueue<T, R> {
 
   /** Queues one event. Returns false (and counts a drop) when the queue is full or shut down. */
   enqueue(item: T): boolean {
+    this.counters.enqueued++
     if (this.closed || this.depth >= this.opts.capacity) {
       this.counters.dropped++
       this.warnLimited('dropped', { capacity: this.opts.capacity }, this.closed ? 'audit queue is shut down; event dropped' : 'audit queue is full; event dropped')
       return false
     }
-    this.counters.enqueued++
     this.items.push(item)
     if (this.items.length >= this.opts.batchSize) {
       if (!this.draining) setImmediate(() => this.startDrain())

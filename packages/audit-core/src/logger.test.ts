@@ -1,0 +1,288 @@
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
+import type { PGlite } from '@electric-sql/pglite'
+import { createAuditLogger, type AuditLogger, type AuditLoggerOptions } from './logger.ts'
+import { runWithAuditContext } from './context.ts'
+import { openPgliteStore } from './stores/pglite-store.ts'
+import type { AuditStore } from './stores/store.ts'
+import type { EventRow } from './schema/event.ts'
+
+type Store = AuditStore & { db: PGlite }
+
+/** A real PGlite store whose writes can be made to fail like a database that is down. */
+function flaky(store: Store) {
+  const state = { down: false, calls: 0 }
+  const wrapped: Store = Object.assign(Object.create(store) as Store, {
+    insertEvents: async (rows: readonly EventRow[]) => {
+      state.calls++
+      if (state.down) throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' })
+      return store.insertEvents(rows)
+    },
+  })
+  return { store: wrapped, state }
+}
+
+const silent = () => ({ warn: vi.fn(), error: vi.fn() })
+
+let base: Store
+beforeAll(async () => {
+  base = await openPgliteStore({ dataDir: 'memory://' })
+}, 60_000)
+
+async function rows(where = 'true') {
+  return (await base.db.query<Record<string, unknown>>(`select * from audit_events where ${where} order by timestamp, id`)).rows
+}
+
+/** Each test writes under its own operator so that tests share one database. */
+let n = 0
+function setup(opts: Partial<AuditLoggerOptions> = {}) {
+  const tag = `t${++n}@example.com`
+  const f = flaky(base)
+  const log = silent()
+  const audit = createAuditLogger({ store: f.store, log, batchSize: 10, flushIntervalMs: 1000, queueSize: 1000, ...opts })
+  const count = async () => Number((await base.db.query<{ n: number }>('select count(*)::int as n from audit_events where operator = $1', [tag])).rows[0]?.n)
+  const event = (i = 0) => ({ operationType: 'queue_test', result: 'success' as const, operator: tag, message: `m${i}` })
+  return { audit, tag, ...f, log, count, event }
+}
+
+function identity(audit: AuditLogger) {
+  const s = audit.stats()
+  return s.enqueued === s.written + s.dropped + s.rejected + s.queueDepth
+}
+
+afterEach(() => {
+  vi.useRealTimers()
+})
+
+describe('batching queue (fake timers)', () => {
+  const fake = () => vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setImmediate', 'Date'] })
+
+  it('flushes when a batch is full, without waiting for the interval', async () => {
+    fake()
+    const t = setup()
+    for (let i = 0; i < 10; i++) await t.audit.logEvent(t.event(i))
+    await vi.advanceTimersByTimeAsync(1)
+    expect(await t.count()).toBe(10)
+    for (let i = 0; i < 5; i++) await t.audit.logEvent(t.event(i))
+    await vi.advanceTimersByTimeAsync(500)
+    expect(await t.count()).toBe(10)
+    await vi.advanceTimersByTimeAsync(500)
+    expect(await t.count()).toBe(15)
+  })
+
+  it('flushes a partial batch after the interval', async () => {
+    fake()
+    const t = setup()
+    for (let i = 0; i < 3; i++) await t.audit.logEvent(t.event(i))
+    await vi.advanceTimersByTimeAsync(999)
+    expect(await t.count()).toBe(0)
+    await vi.advanceTimersByTimeAsync(1)
+    expect(await t.count()).toBe(3)
+    expect(t.audit.stats()).toMatchObject({ enqueued: 3, written: 3, queueDepth: 0 })
+  })
+
+  it('retries with exponential backoff while the store is down and writes every event exactly once', async () => {
+    fake()
+    const t = setup({ retryBaseMs: 100, retryMaxMs: 10_000 })
+    t.state.down = true
+    const ids = []
+    for (let i = 0; i < 50; i++) ids.push(await t.audit.logEvent(t.event(i)))
+    await vi.advanceTimersByTimeAsync(1)
+    const callsAtStart = t.state.calls
+    // backoff 100, 200, 400, 800 ms: four more attempts in the next 1.5 s, not one per tick
+    await vi.advanceTimersByTimeAsync(1_500)
+    expect(t.state.calls - callsAtStart).toBe(4)
+    expect(await t.count()).toBe(0)
+    expect(t.audit.stats().failed).toBeGreaterThanOrEqual(5)
+    t.state.down = false
+    await vi.advanceTimersByTimeAsync(10_000)
+    await t.audit.flush()
+    const written = await rows(`operator = '${t.tag}'`)
+    expect(written.map((r) => r.id).sort()).toEqual([...ids].sort())
+    expect(t.audit.stats()).toMatchObject({ enqueued: 50, written: 50, dropped: 0, rejected: 0, queueDepth: 0 })
+    expect(t.audit.stats().retried).toBeGreaterThan(0)
+    expect(t.log.warn).toHaveBeenCalled()
+  })
+
+  it('drops what a full queue cannot hold while the store is down, and accounts for every event', async () => {
+    fake()
+    const t = setup({ queueSize: 100, retryBaseMs: 100 })
+    t.state.down = true
+    const results = []
+    for (let i = 0; i < 250; i++) results.push(await t.audit.logEvent(t.event(i)))
+    await vi.advanceTimersByTimeAsync(5_000)
+    expect(results.filter((r) => r === null)).toHaveLength(150)
+    t.state.down = false
+    await vi.advanceTimersByTimeAsync(30_000)
+    await t.audit.flush()
+    const s = t.audit.stats()
+    expect(await t.count()).toBe(100)
+    expect(s).toMatchObject({ enqueued: 250, written: 100, dropped: 150, rejected: 0, queueDepth: 0 })
+    expect(s.enqueued).toBe(s.written + s.dropped + s.rejected)
+    // the drop warning is rate-limited: one line, not 150
+    expect(t.log.warn.mock.calls.filter((c) => String(c[1]).includes('full')).length).toBe(1)
+  })
+
+  it('splits a batch around one poison event: 499 rows written, 1 rejected with its reason', async () => {
+    fake()
+    const t = setup({ batchSize: 100 })
+    for (let i = 0; i < 500; i++) {
+      // a lone surrogate passes validation but jsonb refuses it (SQLSTATE 22P05)
+      const extraInfo = i === 321 ? { bad: '\ud800' } : { i }
+      await t.audit.logEvent({ ...t.event(i), extraInfo })
+    }
+    await vi.advanceTimersByTimeAsync(2_000)
+    await t.audit.flush()
+    expect(await t.count()).toBe(499)
+    expect(t.audit.stats()).toMatchObject({ enqueued: 500, written: 499, rejected: 1, dropped: 0 })
+    expect(t.log.error).toHaveBeenCalledWith(expect.objectContaining({ reason: expect.stringMatching(/json|unicode/i) }), 'audit event rejected')
+    expect(identity(t.audit)).toBe(true)
+  })
+
+  it('shutdown writes everything queued', async () => {
+    fake()
+    const t = setup({ batchSize: 100 })
+    for (let i = 0; i < 250; i++) await t.audit.logEvent(t.event(i))
+    const report = await t.audit.shutdown({ deadlineMs: 5_000 })
+    expect(report).toEqual({ written: 250, unwritten: 0 })
+    expect(await t.count()).toBe(250)
+    expect(await t.audit.logEvent(t.event())).toBeNull()
+    expect(t.audit.stats()).toMatchObject({ enqueued: 251, written: 250, dropped: 1 })
+  })
+
+  it('shutdown with the store down gives up at the deadline and reports what it could not write', async () => {
+    fake()
+    const t = setup({ batchSize: 100, retryBaseMs: 100 })
+    t.state.down = true
+    for (let i = 0; i < 30; i++) await t.audit.logEvent(t.event(i))
+    const done = t.audit.shutdown({ deadlineMs: 2_000 })
+    await vi.advanceTimersByTimeAsync(2_500)
+    expect(await done).toEqual({ written: 0, unwritten: 30 })
+    expect(t.audit.stats()).toMatchObject({ enqueued: 30, written: 0, dropped: 30, queueDepth: 0 })
+    expect(t.log.error).toHaveBeenCalledWith(expect.objectContaining({ unwritten: 30 }), expect.any(String))
+  })
+})
+
+describe('logEvent and auditOperation', () => {
+  it('writes the seed example with exactly the expected columns', async () => {
+    const t = setup()
+    const id = await t.audit.logEvent({
+      operationType: 'stock_price_download',
+      result: 'success',
+      operator: t.tag,
+      message: 'Successfully downloaded data for AAPL',
+      extraInfo: { symbol: 'AAPL', records_count: 100 },
+    })
+    await t.audit.flush()
+    const [row] = await rows(`id = '${id}'`)
+    expect(row).toEqual({
+      id,
+      timestamp: expect.any(Date),
+      source: 'api-service',
+      operator: t.tag,
+      operation_type: 'stock_price_download',
+      result: 'success',
+      message: 'Successfully downloaded data for AAPL',
+      extra_info: { symbol: 'AAPL', records_count: 100 },
+      severity: 'info',
+      tenant_id: null,
+      actor_type: null,
+      resource_type: null,
+      resource_id: null,
+      request_id: null,
+      ip_address: null,
+      user_agent: null,
+    })
+    expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
+  })
+
+  it('auditOperation records success with duration_ms and returns the value', async () => {
+    const t = setup()
+    const value = await t.audit.auditOperation({ operationType: 'scan_process', operator: t.tag, extraInfo: { scan_id: 7 } }, async (op) => {
+      op.extraInfo.found = 3
+      return 'done'
+    })
+    await t.audit.flush()
+    expect(value).toBe('done')
+    const [row] = await rows(`operator = '${t.tag}'`)
+    expect(row).toMatchObject({ operation_type: 'scan_process', result: 'success', severity: 'info' })
+    expect(row?.extra_info).toEqual({ scan_id: 7, found: 3, duration_ms: expect.any(Number) })
+  })
+
+  it('auditOperation records failure with the error and rethrows the very same object', async () => {
+    const t = setup()
+    class QuotaError extends Error {
+      override name = 'QuotaError'
+    }
+    const thrown = new QuotaError('quota exceeded')
+    const caught = await t.audit
+      .auditOperation({ operationType: 'stock_data_retrieval', operator: t.tag }, async () => {
+        throw thrown
+      })
+      .catch((e: unknown) => e)
+    expect(caught).toBe(thrown)
+    await t.audit.flush()
+    const [row] = await rows(`operator = '${t.tag}'`)
+    expect(row).toMatchObject({ result: 'failure', severity: 'error', message: 'quota exceeded' })
+    expect(row?.extra_info).toEqual({ duration_ms: expect.any(Number), error: { name: 'QuotaError', message: 'quota exceeded' } })
+  })
+
+  it('sync mode: the awaited call has written the row; a store failure never throws and the event is retried', async () => {
+    const t = setup({ async: false, retryBaseMs: 5 })
+    const id = await t.audit.logEvent(t.event(1))
+    expect(await rows(`id = '${id}'`)).toHaveLength(1)
+    t.state.down = true
+    await expect(t.audit.logEvent(t.event(2))).resolves.toBeNull()
+    expect(await t.count()).toBe(1)
+    t.state.down = false
+    await t.audit.flush()
+    expect(await t.count()).toBe(2)
+    expect(t.audit.stats()).toMatchObject({ enqueued: 2, written: 2, failed: 1, dropped: 0 })
+  })
+
+  it('disabled mode is a no-op', async () => {
+    const t = setup({ enabled: false })
+    expect(await t.audit.logEvent(t.event())).toBeNull()
+    expect(await t.audit.auditOperation({ operationType: 'x', operator: t.tag }, () => 5)).toBe(5)
+    await t.audit.flush()
+    expect(await t.count()).toBe(0)
+    expect(t.state.calls).toBe(0)
+  })
+
+  it('picks up the request context, explicit fields winning', async () => {
+    const t = setup()
+    await runWithAuditContext({ requestId: 'req-ctx', operator: t.tag, ipAddress: '203.0.113.9', userAgent: 'curl/8', tenantId: 'acme' }, async () => {
+      await Promise.resolve()
+      await t.audit.logEvent({ operationType: 'ctx', result: 'success' })
+      await t.audit.logEvent({ operationType: 'ctx', result: 'warning', tenantId: 'other' })
+    })
+    await t.audit.flush()
+    const got = await rows(`operator = '${t.tag}'`)
+    expect(got.map((r) => [r.request_id, r.ip_address, r.user_agent, r.tenant_id, r.severity])).toEqual([
+      ['req-ctx', '203.0.113.9', 'curl/8', 'acme', 'info'],
+      ['req-ctx', '203.0.113.9', 'curl/8', 'other', 'warning'],
+    ])
+  })
+
+  it('removes NUL bytes from strings and extra_info instead of failing the batch', async () => {
+    const t = setup()
+    const id = await t.audit.logEvent({ ...t.event(), message: 'a\u0000b', extraInfo: { 'k\u0000': 'x\u0000y', keep: '\\u0000' } })
+    await t.audit.flush()
+    const [row] = await rows(`id = '${id}'`)
+    expect(row).toMatchObject({ message: 'ab', extra_info: { k: 'xy', keep: '\\u0000' } })
+  })
+
+  it('rejects an invalid event with a clear reason and never throws', async () => {
+    const t = setup()
+    await t.audit.logEvent({ ...t.event(), operationType: 'has spaces' })
+    await t.audit.logEvent({ ...t.event(), result: 'ok' as never })
+    await t.audit.logEvent({ ...t.event(), extraInfo: { blob: 'x'.repeat(33 * 1024) } })
+    await t.audit.logEvent(t.event())
+    await t.audit.flush()
+    expect(await t.count()).toBe(1)
+    expect(t.audit.stats()).toMatchObject({ enqueued: 4, written: 1, rejected: 3 })
+    const reasons = t.log.error.mock.calls.map((c) => (c[0] as { reason: string }).reason).join('\n')
+    expect(reasons).toMatch(/operation_type: operation_type must match/)
+    expect(reasons).toMatch(/result: /)
+    expect(reasons).toMatch(/extra_info: extra_info is \d+ bytes as JSON; at most 32768/)
+  })
+})
