@@ -72,7 +72,8 @@ export interface AuditConfig {
   retryMaxMs: number
   /** AUDIT_SHUTDOWN_DEADLINE_MS: how long shutdown may spend writing what is queued. */
   shutdownDeadlineMs: number
-  store: StoreChoice
+  /** AUDIT_STORE */
+  storeKind: StoreChoice
   databaseUrl: string | undefined
   supabaseUrl: string | undefined
   supabaseServiceRoleKey: string | undefined
@@ -107,7 +108,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     retryBaseMs: e.AUDIT_RETRY_BASE_MS,
     retryMaxMs: e.AUDIT_RETRY_MAX_MS,
     shutdownDeadlineMs: e.AUDIT_SHUTDOWN_DEADLINE_MS,
-    store: e.AUDIT_STORE,
+    storeKind: e.AUDIT_STORE,
     databaseUrl: e.DATABASE_URL,
     supabaseUrl: e.SUPABASE_URL,
     supabaseServiceRoleKey: e.SUPABASE_SERVICE_ROLE_KEY,
@@ -116,8 +117,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 }
 
 /** Which store AUDIT_STORE=auto means for these settings. */
-export function resolveStoreKind(config: Pick<AuditConfig, 'store' | 'databaseUrl' | 'supabaseUrl' | 'supabaseServiceRoleKey'>) {
-  if (config.store !== 'auto') return config.store
+export function resolveStoreKind(config: Pick<AuditConfig, 'storeKind' | 'databaseUrl' | 'supabaseUrl' | 'supabaseServiceRoleKey'>) {
+  if (config.storeKind !== 'auto') return config.storeKind
   if (config.supabaseUrl && config.supabaseServiceRoleKey) return 'supabase'
   if (config.databaseUrl) return 'postgres'
   return 'pglite'

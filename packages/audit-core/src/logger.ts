@@ -48,12 +48,14 @@ export interface OperationHandle {
   set(fields: Partial<Omit<LogEventInput, 'operationType' | 'timestamp' | 'id'>>): void
 }
 
-export interface AuditLoggerOptions extends Partial<Omit<AuditConfig, 'store'>> {
+export interface AuditLoggerOptions extends Partial<AuditConfig> {
   store: AuditStore
   /** Source of events that name none (default `api-service`). */
   source?: string
   /** Where the logger reports drops, rejections and failures (default: pino on stderr). */
   log?: QueueLog
+  /** Called after each batch write with its duration (for metrics). */
+  onFlush?: (ms: number, rows: number) => void
 }
 
 export interface AuditLogger {
@@ -69,6 +71,13 @@ export interface AuditLogger {
    * `duration_ms`, then rethrows the very same error.
    */
   auditOperation<T>(operation: OperationInput, fn: (op: OperationHandle) => Promise<T> | T): Promise<T>
+  /**
+   * Accepts events that were already validated (the HTTP ingest path). Async
+   * mode: queues all of them or none and resolves false when the queue has no
+   * room for all. Sync mode: writes them as one batch before resolving and
+   * rejects with the store's error.
+   */
+  ingest(rows: EventRow[]): Promise<boolean>
   /** Writes everything queued so far. */
   flush(): Promise<void>
   /** Stops accepting events and writes what is queued within the deadline (default AUDIT_SHUTDOWN_DEADLINE_MS). */
@@ -79,13 +88,10 @@ export interface AuditLogger {
   readonly store: AuditStore
 }
 
-/** A queued event: what the caller gave, plus what enqueue fixed (id, time, context). */
-interface Pending {
-  input: LogEventInput
-  id: string
-  ts: number | string | Date
-  ctx: ReturnType<typeof getAuditContext>
-}
+/** A queued event: what the caller gave, plus what enqueue fixed (id, time, context); or a row validated already. */
+type Pending =
+  | { input: LogEventInput; id: string; ts: number | string | Date; ctx: ReturnType<typeof getAuditContext> }
+  | { row: EventRow }
 
 const DEFAULTS = {
   enabled: true,
@@ -119,10 +125,11 @@ export function createAuditLogger(options: AuditLoggerOptions): AuditLogger {
     flushIntervalMs: cfg.flushIntervalMs,
     retryBaseMs: cfg.retryBaseMs,
     retryMaxMs: cfg.retryMaxMs,
-    prepare: (p) => toRow(p, defaultSource),
+    prepare: (p) => ('row' in p ? p.row : toRow(p, defaultSource)),
     write: (rows) => store.insertEvents(rows),
     isDataError: (err) => store.isDataError(err),
     log,
+    ...(options.onFlush ? { onFlush: options.onFlush } : {}),
   })
 
   async function logEvent(event: LogEventInput): Promise<string | null> {
@@ -166,9 +173,17 @@ export function createAuditLogger(options: AuditLoggerOptions): AuditLogger {
     }
   }
 
+  async function ingest(rows: EventRow[]): Promise<boolean> {
+    if (!cfg.enabled) return true
+    if (cfg.async) return queue.enqueueAll(rows.map((row) => ({ row })))
+    await queue.writeBatchNow(rows)
+    return true
+  }
+
   return {
     logEvent,
     auditOperation,
+    ingest,
     flush: () => queue.flush(),
     shutdown: (o) => queue.shutdown({ deadlineMs: o?.deadlineMs ?? cfg.shutdownDeadlineMs }),
     stats: () => queue.stats(),
@@ -179,7 +194,7 @@ export function createAuditLogger(options: AuditLoggerOptions): AuditLogger {
 }
 
 /** Validates a queued event into a database row; throws {@link RejectedEventError} with the reasons. */
-function toRow(p: Pending, defaultSource: string): EventRow {
+function toRow(p: Exclude<Pending, { row: EventRow }>, defaultSource: string): EventRow {
   const e = p.input
   const ctx = p.ctx
   const result = e.result

@@ -113,6 +113,29 @@ export class BatchQueue<T, R> {
   }
 
   /**
+   * Queues all of `items` or none: false (nothing counted) when the queue has
+   * no room for every one of them, so the sender can be told to retry.
+   */
+  enqueueAll(items: readonly T[]): boolean {
+    if (this.closed || this.depth + items.length > this.opts.capacity) return false
+    for (const item of items) this.enqueue(item)
+    return true
+  }
+
+  /**
+   * Writes already-prepared rows now, as one batch, and throws what the store
+   * throws: for a caller that reports the outcome itself (sync ingest). The
+   * rows count as enqueued and written only when the write succeeds.
+   */
+  async writeBatchNow(rows: R[]): Promise<void> {
+    const t0 = performance.now()
+    await this.opts.write(rows)
+    this.counters.enqueued += rows.length
+    this.counters.written += rows.length
+    this.finishFlush(t0, rows.length)
+  }
+
+  /**
    * Writes one event now and resolves when the store has it (sync mode). It
    * never rejects: a data error rejects the event; a transient error hands it
    * to the background queue to be retried, so it is not lost.
@@ -133,7 +156,7 @@ export class BatchQueue<T, R> {
       this.finishFlush(t0, 1)
       return true
     } catch (err) {
-      if (this.opts.isDataError(err)) {
+      if (this.isDataError(err)) {
         this.reject(row, err)
         return false
       }
@@ -194,7 +217,12 @@ export class BatchQueue<T, R> {
       clearTimeout(this.timer)
       this.timer = null
     }
-    this.draining = this.drain().finally(() => {
+    this.draining = this.drain()
+      .catch((err: unknown) => {
+        // A bug in a hook must not kill the process nor lose the batch silently.
+        this.opts.log.error({ err: errorText(err), queueDepth: this.depth }, 'audit queue flush failed unexpectedly')
+      })
+      .finally(() => {
       this.draining = null
       this.forceDrain = false
       if (this.items.length > 0 && !this.closed) {
@@ -225,7 +253,15 @@ export class BatchQueue<T, R> {
           this.inFlight--
         }
       }
-      const lost = await this.writeRows(rows, 0)
+      let lost: boolean
+      try {
+        lost = await this.writeRows(rows, 0)
+      } catch (err) {
+        // Unexpected (a hook threw): keep the batch for the next flush; ids make a re-send harmless.
+        this.items.unshift(...batch)
+        this.inFlight = 0
+        throw err
+      }
       if (lost) return // shut down past its deadline; the rest is reported by shutdown()
       this.inFlight = 0
       this.finishFlush(t0, rows.length)
@@ -244,7 +280,7 @@ export class BatchQueue<T, R> {
         else this.inFlight -= rows.length
         return false
       } catch (err) {
-        if (this.opts.isDataError(err)) {
+        if (this.isDataError(err)) {
           if (rows.length === 1) {
             this.reject(rows[0] as R, err)
             this.inFlight--
@@ -262,6 +298,14 @@ export class BatchQueue<T, R> {
         if (Date.now() >= this.abandonAt) return true
         this.counters.retried += rows.length
       }
+    }
+  }
+
+  private isDataError(err: unknown): boolean {
+    try {
+      return this.opts.isDataError(err)
+    } catch {
+      return false
     }
   }
 

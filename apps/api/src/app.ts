@@ -1,0 +1,85 @@
+import { OpenAPIHono } from '@hono/zod-openapi'
+import { bodyLimit } from 'hono/body-limit'
+import { HTTPException } from 'hono/http-exception'
+import type { AuditLogger, AuditStore } from '@audit/core'
+import { auditContext } from '@audit/core/hono'
+import pino from 'pino'
+import { authFailureRecorder, type ApiKey } from './auth.ts'
+import { ApiError } from './errors.ts'
+import { createMetrics, type Metrics } from './metrics.ts'
+import { docsRoutes } from './routes/docs.ts'
+import { eventsRoutes } from './routes/events.ts'
+import { systemRoutes } from './routes/system.ts'
+import { defaultHook } from './validation.ts'
+
+export interface AppDeps {
+  store: AuditStore
+  audit: AuditLogger
+  keys: readonly ApiKey[]
+  metrics?: Metrics
+  log?: pino.Logger
+  /** Largest request body (AUDIT_MAX_BODY_BYTES, default 1 MiB). */
+  maxBodyBytes?: number
+  trustProxy?: boolean
+}
+
+/**
+ * The HTTP application. It never listens: server.ts does, and tests call
+ * `app.request(...)`.
+ *
+ * @example
+ * const app = createApp({ store, audit, keys: parseApiKeys('admin:0123456789abcdef') })
+ * const res = await app.request('/api/v1/audit/events', { headers: { Authorization: 'Bearer 0123456789abcdef' } })
+ */
+export function createApp(deps: AppDeps) {
+  const log = deps.log ?? pino({ level: 'silent' })
+  const metrics = deps.metrics ?? createMetrics()
+  metrics.bindStats(() => deps.audit.stats())
+  const auth = { keys: deps.keys, onFailure: authFailureRecorder(deps.audit) }
+
+  const app = new OpenAPIHono({ defaultHook })
+  app.use('*', auditContext({ trustProxy: deps.trustProxy ?? false }))
+  app.use('*', metrics.httpMiddleware)
+  app.use(
+    '/api/*',
+    bodyLimit({
+      maxSize: deps.maxBodyBytes ?? 1024 * 1024,
+      onError: () => {
+        throw new ApiError(413, `Request body is larger than ${deps.maxBodyBytes ?? 1024 * 1024} bytes`)
+      },
+    }),
+  )
+
+  app.route('/api/v1/audit/events', eventsRoutes({ audit: deps.audit, store: deps.store, auth }))
+  app.route('/', systemRoutes({ audit: deps.audit, store: deps.store, metrics }))
+  app.route('/docs', docsRoutes())
+
+  app.openAPIRegistry.registerComponent('securitySchemes', 'apiKey', {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'An API key (role ingest, read or admin) as `Authorization: Bearer <key>`',
+  })
+  app.doc('/openapi.json', {
+    openapi: '3.0.3',
+    info: {
+      title: 'Audit events API',
+      version: '1.0.0',
+      description: 'Record, query and export audit events: who did what, with what result, when.',
+    },
+    security: [{ apiKey: [] }],
+  })
+
+  app.notFound((c) => c.json({ detail: 'Not Found' }, 404))
+  app.onError((err, c) => {
+    if (err instanceof ApiError) {
+      for (const [k, v] of Object.entries(err.headers)) c.header(k, v)
+      return c.json({ detail: err.detail }, err.status)
+    }
+    if (err instanceof HTTPException && err.status < 500) return c.json({ detail: err.message }, err.status)
+    log.error({ err, path: c.req.path, method: c.req.method }, 'unhandled error')
+    return c.json({ detail: 'Internal Server Error' }, 500)
+  })
+  return app
+}
+
+export type App = ReturnType<typeof createApp>

@@ -1,0 +1,57 @@
+import { ConfigError, loadConfig, type AuditConfig } from '@audit/core'
+import { parseApiKeys, type ApiKey } from './auth.ts'
+
+/** Everything the server reads from its environment. */
+export interface ServerConfig {
+  audit: AuditConfig
+  host: string
+  port: number
+  /** Configured keys; empty means "generate an admin key on first start" (loopback only). */
+  apiKeys: ApiKey[]
+  maxBodyBytes: number
+  cronSecret: string | undefined
+  trustProxy: boolean
+  logLevel: string
+}
+
+/**
+ * Reads the server settings; throws {@link ConfigError} naming every bad variable.
+ *
+ * @example
+ * const config = loadServerConfig(process.env)
+ */
+export function loadServerConfig(env: Record<string, string | undefined> = process.env): ServerConfig {
+  const problems: string[] = []
+  let audit: AuditConfig | undefined
+  try {
+    audit = loadConfig(env)
+  } catch (e) {
+    problems.push((e as Error).message)
+  }
+  const port = Number(env.PORT ?? 8787)
+  if (!Number.isInteger(port) || port < 0 || port > 65535) problems.push(`PORT must be a port number, got "${env.PORT}"`)
+  const maxBodyBytes = Number(env.AUDIT_MAX_BODY_BYTES ?? 1024 * 1024)
+  if (!Number.isInteger(maxBodyBytes) || maxBodyBytes < 1024) problems.push(`AUDIT_MAX_BODY_BYTES must be a whole number of at least 1024, got "${env.AUDIT_MAX_BODY_BYTES}"`)
+  let apiKeys: ApiKey[] = []
+  try {
+    apiKeys = parseApiKeys(env.AUDIT_API_KEYS ?? '')
+  } catch (e) {
+    problems.push((e as Error).message)
+  }
+  if (problems.length > 0 || !audit) throw new ConfigError(problems.join('; '))
+  return {
+    audit,
+    host: env.HOST?.trim() || '127.0.0.1',
+    port,
+    apiKeys,
+    maxBodyBytes,
+    cronSecret: env.CRON_SECRET?.trim() || undefined,
+    trustProxy: ['1', 'true', 'yes'].includes((env.AUDIT_TRUST_PROXY ?? '').toLowerCase()),
+    logLevel: env.LOG_LEVEL ?? 'info',
+  }
+}
+
+/** True for addresses that only this machine can reach. */
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host)
+}

@@ -1,0 +1,137 @@
+import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi'
+import {
+  ListParamsSchema,
+  extraFilters,
+  severityForResult,
+  toFilters,
+  type AuditLogger,
+  type AuditStore,
+  type EventRow,
+} from '@audit/core'
+import { v7 as uuidv7 } from 'uuid'
+import type { Context } from 'hono'
+import { ApiError, toDetail, validationError, type ErrorDetail } from '../errors.ts'
+import { defaultHook } from '../validation.ts'
+import { EventPageSchema, EventSchema, IngestBatchSchema, IngestBody, IngestResponse, ErrorSchema, errorResponses, json, MAX_BATCH } from '../schemas.ts'
+import type { AuthOptions } from '../auth.ts'
+import { requireRole } from '../auth.ts'
+import { EventInputSchema } from '@audit/core'
+
+export interface EventsDeps {
+  audit: AuditLogger
+  store: AuditStore
+  auth: AuthOptions
+}
+
+const listRoute = createRoute({
+  method: 'get',
+  path: '/',
+  summary: 'List events',
+  description: 'Events that match every filter, newest first by default, one page at a time. `extra.<key>=<value>` filters on a key of extra_info.',
+  request: { query: ListParamsSchema },
+  responses: { 200: json(EventPageSchema, 'One page of events and the total that match'), ...errorResponses },
+})
+
+const getRoute = createRoute({
+  method: 'get',
+  path: '/{id}',
+  summary: 'Get one event',
+  request: { params: z.object({ id: z.uuid().openapi({ param: { name: 'id', in: 'path' } }) }) },
+  responses: { 200: json(EventSchema, 'The event'), 404: json(ErrorSchema, 'Event not found'), ...errorResponses },
+})
+
+const ingestRoute = createRoute({
+  method: 'post',
+  path: '/',
+  summary: 'Record events',
+  description: `One event or a batch of up to ${MAX_BATCH}. One invalid event rejects the whole request and nothing is written. 202 when queued (async mode), 201 when written (sync mode).`,
+  request: { body: { content: { 'application/json': { schema: IngestBody } }, required: true } },
+  responses: {
+    201: json(IngestResponse, 'Written (sync mode)'),
+    202: json(IngestResponse, 'Accepted into the queue (async mode)'),
+    413: json(ErrorSchema, 'Body larger than AUDIT_MAX_BODY_BYTES'),
+    503: json(ErrorSchema, 'The queue has no room for the batch, or the store is unavailable; retry later'),
+    ...errorResponses,
+  },
+})
+
+/** Validation of extra.<key> names, which the zod object cannot declare. */
+function checkExtraKeys(c: Context) {
+  const { extra, badKeys } = extraFilters(c.req.queries() ?? {})
+  if (badKeys.length > 0) {
+    throw new ApiError(
+      422,
+      badKeys.map((k) => ({ loc: ['query', k], msg: 'extra_info key must match [A-Za-z0-9_.:-]{1,100}', type: 'value_error' })),
+    )
+  }
+  return extra
+}
+
+/** /api/v1/audit/events */
+export function eventsRoutes(deps: EventsDeps) {
+  const app = new OpenAPIHono({ defaultHook })
+  const read = requireRole('read', deps.auth)
+
+  app.use(ingestRoute.path, async (c, next) => (c.req.method === 'POST' ? requireRole('ingest', deps.auth)(c, next) : read(c, next)))
+  app.use('/:id', read)
+
+  app.openapi(listRoute, async (c) => {
+    const p = c.req.valid('query')
+    const extra = checkExtraKeys(c)
+    const page = await deps.store.queryEvents({
+      filters: toFilters(p, extra),
+      limit: p.limit,
+      offset: p.offset,
+      order: p.order,
+      ...(p.after ? { after: p.after } : {}),
+    })
+    return c.json(
+      { events: page.events, total: page.total, limit: p.limit, offset: p.offset, has_more: p.offset + page.events.length < page.total },
+      200,
+    )
+  })
+
+  app.openapi(getRoute, async (c) => {
+    const event = await deps.store.getEvent(c.req.valid('param').id)
+    if (!event) throw new ApiError(404, 'Event not found')
+    return c.json(event, 200)
+  })
+
+  app.openAPIRegistry.registerPath(ingestRoute)
+  app.post('/', async (c) => {
+    const ct = c.req.header('content-type') ?? ''
+    if (!/^application\/(?:[\w.+-]+\+)?json\b/i.test(ct)) {
+      return validationError(c, [{ loc: ['body'], msg: `Content-Type must be application/json, got "${ct || 'none'}"`, type: 'content_type' }])
+    }
+    const raw = await c.req.text()
+    let body: unknown
+    try {
+      body = JSON.parse(raw)
+    } catch (e) {
+      const pos = /position (\d+)/.exec((e as Error).message)?.[1]
+      return validationError(c, [{ loc: ['body', ...(pos ? [Number(pos)] : [])], msg: `JSON decode error: ${(e as Error).message}`, type: 'json_invalid' }])
+    }
+    const batch = body !== null && typeof body === 'object' && !Array.isArray(body) && 'events' in body
+    const parsed = batch ? IngestBatchSchema.safeParse(body) : EventInputSchema.safeParse(body)
+    if (!parsed.success) return validationError(c, toDetail(parsed.error.issues, ['body']))
+    const now = new Date().toISOString()
+    const events = batch ? (parsed.data as z.infer<typeof IngestBatchSchema>).events : [parsed.data as z.infer<typeof EventInputSchema>]
+    const rows = events.map(
+      (e) => ({ ...e, id: e.id ?? uuidv7(), timestamp: e.timestamp ? new Date(e.timestamp).toISOString() : now, severity: e.severity ?? severityForResult(e.result) }) as EventRow,
+    )
+    let ok: boolean
+    try {
+      ok = await deps.audit.ingest(rows)
+    } catch (err) {
+      if (deps.store.isDataError(err)) {
+        const detail: ErrorDetail[] = [{ loc: ['body'], msg: `The database refused the events: ${(err as Error).message}`, type: 'value_error' }]
+        throw new ApiError(422, detail)
+      }
+      throw new ApiError(503, 'The audit store is unavailable; retry later', { 'Retry-After': '1' })
+    }
+    if (!ok) throw new ApiError(503, 'The audit queue is full; retry later', { 'Retry-After': '1' })
+    return c.json({ accepted: rows.length, ids: rows.map((r) => r.id) }, deps.audit.async ? 202 : 201)
+  })
+
+  return app
+}
