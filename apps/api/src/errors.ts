@@ -12,7 +12,7 @@ export interface ErrorDetail {
 const TYPES: Record<string, (i: z.core.$ZodIssue) => string> = {
   too_big: (i) => ((i as z.core.$ZodIssueTooBig).origin === 'string' ? 'string_too_long' : (i as z.core.$ZodIssueTooBig).origin === 'array' ? 'too_long' : 'less_than_equal'),
   too_small: (i) => ((i as z.core.$ZodIssueTooSmall).origin === 'string' ? 'string_too_short' : (i as z.core.$ZodIssueTooSmall).origin === 'array' ? 'too_short' : 'greater_than_equal'),
-  invalid_type: (i) => (i.input === undefined ? 'missing' : `${(i as z.core.$ZodIssueInvalidType).expected}_type`),
+  invalid_type: (i) => (isMissing(i) ? 'missing' : `${(i as z.core.$ZodIssueInvalidType).expected}_type`),
   invalid_value: () => 'enum',
   invalid_format: (i) => `${(i as z.core.$ZodIssueInvalidStringFormat).format}_parsing`,
   invalid_union: () => 'union',
@@ -20,13 +20,16 @@ const TYPES: Record<string, (i: z.core.$ZodIssue) => string> = {
   custom: (i) => String((i as z.core.$ZodIssueCustom).params?.type ?? 'value_error'),
 }
 
+// zod leaves the input out of issues; a missing field is an invalid_type that received undefined.
+const isMissing = (i: z.core.$ZodIssue) => i.code === 'invalid_type' && /received undefined$/.test(i.message)
+
 /** Zod issues as FastAPI's `detail` list, under a location prefix such as `['query']` or `['body']`. */
 export function toDetail(issues: readonly z.core.$ZodIssue[], prefix: (string | number)[]): ErrorDetail[] {
   return issues.flatMap((i) => {
     if (i.code === 'unrecognized_keys') {
       return i.keys.map((k) => ({ loc: [...prefix, ...(i.path as (string | number)[]), k], msg: 'Extra inputs are not permitted', type: 'extra_forbidden' }))
     }
-    const missing = i.code === 'invalid_type' && i.input === undefined
+    const missing = isMissing(i)
     return [
       {
         loc: [...prefix, ...(i.path as (string | number)[])],

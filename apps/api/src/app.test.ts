@@ -1,0 +1,250 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import SwaggerParser from '@apidevtools/swagger-parser'
+import type { AuditStore } from '@audit/core'
+import { testApp } from './test-support.ts'
+
+const E = '/api/v1/audit/events'
+const ok = { source: 'api-service', operation_type: 'config_update', result: 'success' }
+
+describe('events API', () => {
+  let t: Awaited<ReturnType<typeof testApp>>
+  beforeAll(async () => {
+    t = await testApp({ maxBodyBytes: 64 * 1024 })
+  }, 60_000)
+  afterAll(() => t.close())
+
+  async function count(where: string) {
+    await t.audit.flush()
+    const r = await t.call(`${E}?${where}&limit=1`)
+    return r.json.total as number
+  }
+
+  describe('POST', () => {
+    it('accepts one event with 202 and its id, and the event reads back', async () => {
+      const r = await t.call(E, { body: { ...ok, operator: 'ana@example.com', extra_info: { symbol: 'AAPL', records_count: 100 } }, key: 'ingest' })
+      expect(r.status).toBe(202)
+      expect(r.json).toEqual({ accepted: 1, ids: [expect.stringMatching(/^[0-9a-f-]{36}$/)] })
+      await t.audit.flush()
+      const got = await t.call(`${E}/${r.json.ids[0]}`, { key: 'read' })
+      expect(got.status).toBe(200)
+      expect(got.json).toMatchObject({ ...ok, operator: 'ana@example.com', extra_info: { symbol: 'AAPL', records_count: 100 }, severity: 'info', request_id: null })
+    })
+
+    it('accepts a batch, honours client ids and timestamps, and is idempotent on id', async () => {
+      const id = '01900000-0000-7000-8000-0000000000aa'
+      const body = { events: [{ ...ok, id, timestamp: '2026-01-02T03:04:05+02:00', operation_type: 'batch_x' }, { ...ok, operation_type: 'batch_x', result: 'failure' }] }
+      const r = await t.call(E, { body })
+      expect(r.status).toBe(202)
+      expect(r.json.accepted).toBe(2)
+      expect(r.json.ids[0]).toBe(id)
+      expect((await t.call(E, { body })).status).toBe(202)
+      expect(await count('operation_type=batch_x')).toBe(3)
+      const got = await t.call(`${E}/${id}`)
+      expect(got.json.timestamp).toBe('2026-01-02T01:04:05.000Z')
+      const failure = await t.call(`${E}?operation_type=batch_x&result=failure`)
+      expect(failure.json.events.map((e: { severity: string }) => e.severity)).toEqual(['error', 'error'])
+    })
+
+    it('rejects the whole batch with 422 when one event is invalid, and writes nothing', async () => {
+      const r = await t.call(E, { body: { events: [{ ...ok, operation_type: 'atomic' }, { ...ok, operation_type: 'atomic', result: 'maybe' }] } })
+      expect(r.status).toBe(422)
+      expect(r.json.detail).toEqual([{ loc: ['body', 'events', 1, 'result'], msg: expect.stringContaining('success'), type: 'enum' }])
+      expect(await count('operation_type=atomic')).toBe(0)
+    })
+
+    it.each([
+      ['a missing required field', { source: 'x', result: 'success' }, ['body', 'operation_type'], 'missing'],
+      ['a field over its length', { ...ok, operator: 'o'.repeat(256) }, ['body', 'operator'], 'string_too_long'],
+      ['a bad source name', { ...ok, source: 'Not Valid' }, ['body', 'source'], 'invalid_format'],
+      ['an unknown field', { ...ok, colour: 'red' }, ['body', 'colour'], 'extra_forbidden'],
+      ['a bad timestamp', { ...ok, timestamp: 'yesterday' }, ['body', 'timestamp'], 'datetime_parsing'],
+      ['a bad ip', { ...ok, ip_address: '999.1.1.1' }, ['body', 'ip_address'], 'union'],
+      ['extra_info over 32 KiB', { ...ok, extra_info: { blob: 'x'.repeat(33_000) } }, ['body', 'extra_info'], 'string_too_long'],
+      ['an empty batch', { events: [] }, ['body', 'events'], 'too_short'],
+    ])('422 for %s', async (_label, body, loc, type) => {
+      const r = await t.call(E, { body })
+      expect(r.status).toBe(422)
+      expect(r.json.detail[0]).toMatchObject({ loc, type: expect.stringContaining(type === 'invalid_format' ? '' : type) })
+      expect(typeof r.json.detail[0].msg).toBe('string')
+    })
+
+    it('422 for a batch over 1000 events', async () => {
+      const big = await testApp({ maxBodyBytes: 4 * 1024 * 1024 })
+      const r = await big.call(E, { body: { events: Array.from({ length: 1001 }, () => ok) } })
+      expect(r.status).toBe(422)
+      expect(r.json.detail[0]).toMatchObject({ loc: ['body', 'events'], type: 'too_long' })
+      await big.close()
+    })
+
+    it('422 for malformed JSON and for a wrong content type', async () => {
+      const bad = await t.call(E, { body: '{"source": "x",' })
+      expect(bad.status).toBe(422)
+      expect(bad.json.detail[0]).toMatchObject({ loc: ['body', expect.any(Number)], type: 'json_invalid' })
+      const ct = await t.call(E, { body: JSON.stringify(ok), headers: { 'content-type': 'text/plain' } })
+      expect(ct.status).toBe(422)
+      expect(ct.json.detail[0]).toMatchObject({ loc: ['body'], type: 'content_type' })
+    })
+
+    it('413 past the body limit', async () => {
+      const r = await t.call(E, { body: { events: Array.from({ length: 400 }, () => ({ ...ok, message: 'm'.repeat(200) })) } })
+      expect(r.status).toBe(413)
+      expect(r.json.detail).toMatch(/larger than 65536 bytes/)
+    })
+
+    it('503 with Retry-After when the queue has no room for the batch (nothing half-accepted)', async () => {
+      const small = await testApp({ audit: { queueSize: 5, flushIntervalMs: 60_000, batchSize: 100 } })
+      const r = await small.call(E, { body: { events: Array.from({ length: 6 }, () => ok) } })
+      expect(r.status).toBe(503)
+      expect(r.headers.get('retry-after')).toBe('1')
+      expect(small.audit.stats().enqueued).toBe(0)
+      expect((await small.call(E, { body: { events: Array.from({ length: 5 }, () => ok) } })).status).toBe(202)
+      await small.close()
+    })
+
+    it('201 in sync mode, with the rows already written', async () => {
+      const sync = await testApp({ audit: { async: false } })
+      const r = await sync.call(E, { body: { events: [ok, ok] } })
+      expect(r.status).toBe(201)
+      const list = await sync.call(`${E}?limit=10`)
+      expect(list.json.total).toBe(2)
+      await sync.close()
+    })
+  })
+
+  describe('GET', () => {
+    it.each([
+      ['limit=0', ['query', 'limit'], 'greater_than_equal'],
+      ['limit=1001', ['query', 'limit'], 'less_than_equal'],
+      ['limit=ten', ['query', 'limit'], 'number_type'],
+      ['offset=-1', ['query', 'offset'], 'greater_than_equal'],
+      ['result=maybe', ['query', 'result', 0], 'enum'],
+      ['severity=loud', ['query', 'severity', 0], 'enum'],
+      ['start_date=2026-13-45', ['query', 'start_date'], 'datetime_parsing'],
+      ['end_date=last%20week', ['query', 'end_date'], 'datetime_parsing'],
+      ['order=up', ['query', 'order'], 'enum'],
+      ['extra.bad%20key=1', ['query', 'extra.bad key'], 'value_error'],
+    ])('422 for %s', async (qs, loc, type) => {
+      const r = await t.call(`${E}?${qs}`)
+      expect(r.status).toBe(422)
+      expect(r.json.detail[0]).toMatchObject({ loc, type })
+    })
+
+    it('answers the page envelope with defaults', async () => {
+      const r = await t.call(E, { key: 'read' })
+      expect(r.status).toBe(200)
+      expect(r.json).toMatchObject({ limit: 100, offset: 0, has_more: false, total: expect.any(Number) })
+      expect(r.json.events.length).toBe(r.json.total)
+    })
+
+    it('404 for an unknown id and 422 for a malformed one', async () => {
+      const r = await t.call(`${E}/01900000-0000-7000-8000-00000000ffff`)
+      expect(r.status).toBe(404)
+      expect(r.json).toEqual({ detail: 'Event not found' })
+      const bad = await t.call(`${E}/not-a-uuid`)
+      expect(bad.status).toBe(422)
+      expect(bad.json.detail[0].loc).toEqual(['path', 'id'])
+    })
+
+    it('404 with a detail for an unknown path', async () => {
+      const r = await t.call('/api/v1/nothing')
+      expect(r).toMatchObject({ status: 404, json: { detail: 'Not Found' } })
+    })
+  })
+
+  describe('auth', () => {
+    it('401 without a key or with an unknown key, 403 for the wrong role', async () => {
+      expect(await t.call(E, { key: null })).toMatchObject({ status: 401, json: { detail: 'Not authenticated' } })
+      expect((await t.call(E, { key: null })).headers.get('www-authenticate')).toBe('Bearer')
+      expect(await t.call(E, { key: 'not-a-real-key-000000' })).toMatchObject({ status: 401 })
+      expect(await t.call(E, { key: 'ingest' })).toMatchObject({ status: 403, json: { detail: 'Forbidden' } })
+      expect(await t.call(E, { key: 'read', body: ok })).toMatchObject({ status: 403, json: { detail: 'Forbidden' } })
+      expect((await t.call(E, { key: 'ingest', body: ok })).status).toBe(202)
+      expect((await t.call(E, { key: 'read' })).status).toBe(200)
+    })
+
+    it('records failed authentications as warning events, rate-limited per address', async () => {
+      const fresh = await testApp()
+      await fresh.call(E, { key: 'read', body: ok })
+      for (let i = 0; i < 20; i++) await fresh.call(`${E}?i=${i}`, { key: 'wrong-key-wrong-key', headers: { 'user-agent': 'scanner/1.0' } })
+      await fresh.audit.flush()
+      const r = await fresh.call(`${E}?source=system&limit=100`)
+      const kinds = r.json.events.map((e: { operation_type: string }) => e.operation_type)
+      // 5 a minute per address: the forbidden one and 4 of the 20 failures
+      expect(kinds.filter((k: string) => k === 'auth_failed')).toHaveLength(4)
+      expect(kinds.filter((k: string) => k === 'access_denied')).toHaveLength(1)
+      const denied = r.json.events.find((e: { operation_type: string }) => e.operation_type === 'access_denied')
+      expect(denied).toMatchObject({ result: 'warning', severity: 'warning', operator: 'read-key', extra_info: { method: 'POST', path: E, reason: 'forbidden' } })
+      const failed = r.json.events.find((e: { operation_type: string }) => e.operation_type === 'auth_failed')
+      expect(failed).toMatchObject({ user_agent: 'scanner/1.0', request_id: expect.any(String), extra_info: { reason: 'invalid_key', path: E } })
+      await fresh.close()
+    })
+  })
+
+  describe('request context', () => {
+    it('echoes X-Request-Id, or makes one', async () => {
+      const given = await t.call(E, { headers: { 'x-request-id': 'abc-123' } })
+      expect(given.headers.get('x-request-id')).toBe('abc-123')
+      const made = await t.call(E)
+      expect(made.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/)
+      const hostile = await t.call(E, { headers: { 'x-request-id': 'a b\u00e9' } })
+      expect(hostile.headers.get('x-request-id')).not.toBe('a b\u00e9')
+    })
+  })
+
+  describe('errors', () => {
+    it('answers 500 with no stack trace when the store fails unexpectedly', async () => {
+      const pg = await testApp()
+      const broken: AuditStore = Object.assign(Object.create(pg.store), {
+        queryEvents: async () => {
+          throw new Error('secret internal detail at /srv/app.ts:42')
+        },
+      })
+      const app = await testApp({ store: broken })
+      const r = await app.call(E)
+      expect(r).toMatchObject({ status: 500, json: { detail: 'Internal Server Error' } })
+      expect(r.text).not.toMatch(/secret|app\.ts/)
+      await pg.close()
+    })
+  })
+
+  describe('system endpoints', () => {
+    it('GET /health reports the store and the queue', async () => {
+      const r = await t.call('/health', { key: null })
+      expect(r.status).toBe(200)
+      expect(r.json).toMatchObject({ status: 'ok', store: 'pglite', database: 'ok', queue: { enqueued: expect.any(Number), queueDepth: expect.any(Number) } })
+    })
+
+    it('GET /metrics is Prometheus text with the queue figures and durations', async () => {
+      await t.call(E)
+      const r = await t.call('/metrics', { key: null })
+      expect(r.status).toBe(200)
+      expect(r.headers.get('content-type')).toMatch(/text\/plain/)
+      for (const name of ['audit_queue_depth', 'audit_events_enqueued_total', 'audit_events_written_total', 'audit_events_dropped_total', 'audit_events_rejected_total', 'audit_events_failed_total', 'audit_events_retried_total', 'audit_flush_duration_seconds', 'http_request_duration_seconds_bucket']) {
+        expect(r.text).toContain(name)
+      }
+      expect(r.text).toMatch(/http_request_duration_seconds_count\{method="GET",route="\/api\/v1\/audit\/events",status="200"\} \d+/)
+    })
+
+    it('GET /openapi.json is a valid OpenAPI document describing every endpoint with its parameters and errors', async () => {
+      const r = await t.call('/openapi.json', { key: null })
+      expect(r.status).toBe(200)
+      const doc = await SwaggerParser.validate(structuredClone(r.json))
+      const list = doc.paths?.['/api/v1/audit/events']?.get
+      expect(list?.parameters?.map((p) => ('name' in p ? p.name : ''))).toEqual(
+        expect.arrayContaining(['start_date', 'end_date', 'operation_type', 'result', 'source', 'operator', 'severity', 'q', 'limit', 'offset', 'order']),
+      )
+      expect(Object.keys(list?.responses ?? {})).toEqual(expect.arrayContaining(['200', '401', '403', '422', '500']))
+      expect(Object.keys(doc.paths?.['/api/v1/audit/events']?.post?.responses ?? {})).toEqual(expect.arrayContaining(['201', '202', '413', '422', '503']))
+      expect(doc.paths?.['/api/v1/audit/events/{id}']?.get?.responses).toHaveProperty('404')
+    })
+
+    it('GET /docs serves the interactive docs page with its assets', async () => {
+      const page = await t.call('/docs', { key: null })
+      expect(page.status).toBe(200)
+      expect(page.text).toContain('swagger-ui-bundle.js')
+      const js = await t.app.request('/docs/swagger-ui-bundle.js')
+      expect(js.status).toBe(200)
+      expect((await js.text()).length).toBeGreaterThan(100_000)
+    })
+  })
+})

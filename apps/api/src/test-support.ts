@@ -1,0 +1,38 @@
+import { createAuditLogger, openPgliteStore, type AuditLoggerOptions, type AuditStore } from '@audit/core'
+import { createApp } from './app.ts'
+import { apiKey } from './auth.ts'
+
+export const KEYS = {
+  admin: 'admin-secret-0123456789',
+  read: 'read-secret-0123456789',
+  ingest: 'ingest-secret-0123456789',
+} as const
+
+/** An app over a store (a fresh in-memory PGlite by default) with one key of each role. */
+export async function testApp(opts: { store?: AuditStore; audit?: Partial<AuditLoggerOptions>; maxBodyBytes?: number } = {}) {
+  const store = opts.store ?? (await openPgliteStore({ dataDir: 'memory://' }))
+  const audit = createAuditLogger({ store, log: { warn() {}, error() {} }, source: 'system', ...opts.audit })
+  const keys = [apiKey('admin', KEYS.admin, 'admin-key'), apiKey('read', KEYS.read, 'read-key'), apiKey('ingest', KEYS.ingest, 'ingest-key')]
+  const app = createApp({ store, audit, keys, ...(opts.maxBodyBytes ? { maxBodyBytes: opts.maxBodyBytes } : {}) })
+  type Init = { key?: keyof typeof KEYS | string | null; body?: unknown; headers?: Record<string, string>; method?: string }
+  async function call(path: string, init: Init = {}) {
+    const headers: Record<string, string> = { ...init.headers }
+    const key = init.key === undefined ? 'admin' : init.key
+    if (key) headers.authorization = `Bearer ${KEYS[key as keyof typeof KEYS] ?? key}`
+    let body: string | undefined
+    if (init.body !== undefined) {
+      body = typeof init.body === 'string' ? init.body : JSON.stringify(init.body)
+      headers['content-type'] ??= 'application/json'
+    }
+    const res = await app.request(path, { method: init.method ?? (body ? 'POST' : 'GET'), headers, ...(body !== undefined ? { body } : {}) })
+    const text = await res.text()
+    let json: unknown
+    try {
+      json = JSON.parse(text)
+    } catch {
+      json = undefined
+    }
+    return { status: res.status, headers: res.headers, text, json: json as any }
+  }
+  return { app, store, audit, call, close: async () => { await audit.shutdown({ deadlineMs: 1000 }); await store.close() } }
+}
