@@ -35,6 +35,8 @@ export interface EventQuery {
   after?: string
   /** Stop counting at this many rows; the page then says the total is a lower bound. */
   countCap?: number
+  /** Skip counting (export pages); `total` is then -1. Default true. */
+  withTotal?: boolean
 }
 
 export interface EventPage<E> {
@@ -140,4 +142,25 @@ export function toFilters(p: Partial<Record<keyof typeof FilterParamsShape, unkn
   }
   if (extra) f.extra = extra
   return f as EventFilters
+}
+
+export type HistogramBucket = 'hour' | 'day'
+
+/** What GET /stats answers (and every store's `stats`). */
+export interface EventStats {
+  total: number
+  by_result: Record<string, number>
+  by_operation_type: Record<string, number>
+  by_source: Record<string, number>
+  by_severity: Record<string, number>
+  histogram: { bucket: HistogramBucket; points: { start: string; success: number; failure: number; warning: number }[] }
+  /** With `groupBy`: the 50 most frequent values of that extra_info key. */
+  groups?: { value: string; count: number }[]
+}
+
+export interface StatsQuery {
+  filters: EventFilters
+  bucket: HistogramBucket
+  /** A key of extra_info. */
+  groupBy?: string
 }

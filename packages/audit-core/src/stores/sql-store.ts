@@ -1,5 +1,5 @@
 import type { AuditEvent, EventRow } from '../schema/event.ts'
-import type { EventPage, EventQuery } from '../schema/query.ts'
+import type { EventFilters, EventPage, EventQuery, EventStats, StatsQuery } from '../schema/query.ts'
 import { isDataSqlState, toAuditEvent, type AuditStore, type StoreKind } from './store.ts'
 
 /** The one thing the SQL stores need from a driver: a parameterised query. */
@@ -24,6 +24,7 @@ export function createSqlStore(kind: StoreKind, client: SqlClient, close: () => 
     },
     async queryEvents(query: EventQuery): Promise<EventPage<AuditEvent>> {
       const filters = JSON.stringify(query.filters)
+      const counting = query.withTotal !== false
       const [rows, counted] = await Promise.all([
         client.query('select * from public.audit_query_events($1::text::jsonb, $2::int, $3::int, $4::text, $5::uuid)', [
           filters,
@@ -32,10 +33,12 @@ export function createSqlStore(kind: StoreKind, client: SqlClient, close: () => 
           query.order ?? 'desc',
           query.after ?? null,
         ]),
-        client.query<{ n: string | number }>('select public.audit_count_events($1::text::jsonb, $2::bigint) as n', [
-          filters,
-          query.countCap ?? null,
-        ]),
+        counting
+          ? client.query<{ n: string | number }>('select public.audit_count_events($1::text::jsonb, $2::bigint) as n', [
+              filters,
+              query.countCap ?? null,
+            ])
+          : Promise.resolve([{ n: -1 }]),
       ])
       const total = Number(counted[0]?.n ?? 0)
       return {
@@ -47,6 +50,21 @@ export function createSqlStore(kind: StoreKind, client: SqlClient, close: () => 
     async getEvent(id: string) {
       const rows = await client.query('select * from public.audit_get_event($1::uuid)', [id])
       return rows[0] ? toAuditEvent(rows[0]) : null
+    },
+    async stats(query: StatsQuery): Promise<EventStats> {
+      const [r] = await client.query<{ s: EventStats | string }>('select public.audit_stats($1::text::jsonb, $2::text, $3::text) as s', [
+        JSON.stringify(query.filters),
+        query.bucket,
+        query.groupBy ?? null,
+      ])
+      return typeof r?.s === 'string' ? (JSON.parse(r.s) as EventStats) : (r?.s as EventStats)
+    },
+    async deleteEvents(filters: EventFilters, limit: number) {
+      const [r] = await client.query<{ n: number }>('select public.audit_delete_events($1::text::jsonb, $2::int) as n', [
+        JSON.stringify(filters),
+        limit,
+      ])
+      return Number(r?.n ?? 0)
     },
     isDataError(err: unknown) {
       return isDataSqlState((err as { code?: unknown } | null)?.code)

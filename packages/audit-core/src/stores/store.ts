@@ -1,5 +1,5 @@
 import type { AuditEvent, EventRow } from '../schema/event.ts'
-import type { EventPage, EventQuery } from '../schema/query.ts'
+import type { EventFilters, EventPage, EventQuery, EventStats, StatsQuery } from '../schema/query.ts'
 
 export type StoreKind = 'pglite' | 'postgres' | 'supabase'
 
@@ -20,6 +20,13 @@ export interface AuditStore {
   queryEvents(query: EventQuery): Promise<EventPage<AuditEvent>>
   /** One event, or null. */
   getEvent(id: string): Promise<AuditEvent | null>
+  /** Counts by result, type, source, severity, a histogram, and optionally the top values of an extra_info key. */
+  stats(query: StatsQuery): Promise<EventStats>
+  /**
+   * Deletes at most `limit` matching events (oldest first) and returns how
+   * many; the only way rows leave the table. Call {@link deleteInChunks}.
+   */
+  deleteEvents(filters: EventFilters, limit: number): Promise<number>
   /**
    * True when the database refused the rows themselves (SQLSTATE class 22 or
    * 23): splitting the batch isolates the bad event. Anything else (network,
@@ -28,6 +35,19 @@ export interface AuditStore {
   isDataError(err: unknown): boolean
   /** Releases connections; the store is unusable afterwards. */
   close(): Promise<void>
+}
+
+/**
+ * Deletes every matching event in chunks of `chunk`, each its own short
+ * transaction, so no lock is held for long. Returns the number deleted.
+ */
+export async function deleteInChunks(store: AuditStore, filters: EventFilters, chunk = 5000): Promise<number> {
+  let total = 0
+  for (;;) {
+    const n = await store.deleteEvents(filters, chunk)
+    total += n
+    if (n < chunk) return total
+  }
 }
 
 /** Data exceptions (22) and integrity constraint violations (23). */

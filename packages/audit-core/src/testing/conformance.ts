@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { v7 as uuidv7 } from 'uuid'
 import type { EventRow } from '../schema/event.ts'
 import type { EventFilters } from '../schema/query.ts'
-import type { AuditStore } from '../stores/store.ts'
+import { deleteInChunks, type AuditStore } from '../stores/store.ts'
 import { referenceFilter, referenceSort } from './reference.ts'
 import { seedEvents } from './seed.ts'
 
@@ -130,6 +130,17 @@ export function runStoreConformance(name: string, factory: StoreFactory): void {
       expect(store.isDataError(new Error('connect ECONNREFUSED'))).toBe(false)
     })
 
+    it('deletes matching events in bounded chunks and nothing else', async () => {
+      const doomed = Array.from({ length: 30 }, () => row({ operation_type: 'purge_me' }))
+      const kept = row({ operation_type: 'purge_me_not' })
+      await store.insertEvents([...doomed, kept])
+      expect(await store.deleteEvents({ operation_type: ['purge_me'] }, 7)).toBe(7)
+      expect(await deleteInChunks(store, { operation_type: ['purge_me'] }, 7)).toBe(23)
+      expect((await store.queryEvents({ filters: { operation_type: ['purge_me'] }, limit: 1 })).total).toBe(0)
+      expect(await store.getEvent(kept.id)).not.toBeNull()
+      await expect(store.deleteEvents({}, 10)).rejects.toThrow(/at least one filter/)
+    })
+
     it('returns null for an unknown id', async () => {
       expect(await store.getEvent(uuidv7())).toBeNull()
     })
@@ -200,6 +211,45 @@ export function runStoreConformance(name: string, factory: StoreFactory): void {
         const exact = await store.queryEvents({ filters: { request_id: ['req-7'] }, limit: 1, countCap: 1000 })
         expect(exact.totalCapped).toBe(false)
         expect(exact.total).toBe(referenceFilter(seeded, { request_id: ['req-7'] }).length)
+      })
+
+      it('stats equal counts computed independently, and the histogram sums to the total', async () => {
+        const f = inRange({ source: ['api-service', 'frontend', 'system'] })
+        const rows = referenceFilter(seeded, f)
+        const tally = (key: keyof EventRow) =>
+          rows.reduce<Record<string, number>>((acc, r) => ({ ...acc, [String(r[key])]: (acc[String(r[key])] ?? 0) + 1 }), {})
+        const st = await store.stats({ filters: f, bucket: 'day', groupBy: 'symbol' })
+        expect(st.total).toBe(rows.length)
+        expect(st.by_result).toEqual(tally('result'))
+        expect(st.by_operation_type).toEqual(tally('operation_type'))
+        expect(st.by_source).toEqual(tally('source'))
+        expect(st.by_severity).toEqual(tally('severity'))
+        expect(st.histogram.bucket).toBe('day')
+        const sum = st.histogram.points.reduce((n, p) => n + p.success + p.failure + p.warning, 0)
+        expect(sum).toBe(rows.length)
+        const days = new Set(rows.map((r) => r.timestamp.slice(0, 10) + 'T00:00:00Z'))
+        expect(st.histogram.points.map((p) => p.start)).toEqual([...days].sort())
+        const symbols = rows.reduce<Record<string, number>>((acc, r) => {
+          const v = String(r.extra_info?.symbol)
+          return { ...acc, [v]: (acc[v] ?? 0) + 1 }
+        }, {})
+        expect(Object.fromEntries((st.groups ?? []).map((g) => [g.value, g.count]))).toEqual(symbols)
+        expect((st.groups ?? []).map((g) => g.count)).toEqual([...(st.groups ?? []).map((g) => g.count)].sort((a, b) => b - a))
+      })
+
+      it('stats by hour over a short range', async () => {
+        const f = { start_date: pick(250).timestamp, end_date: pick(299).timestamp }
+        const rows = referenceFilter(seeded, f)
+        const st = await store.stats({ filters: f, bucket: 'hour' })
+        expect(st.total).toBe(rows.length)
+        const hours = new Set(rows.map((r) => r.timestamp.slice(0, 13) + ':00:00Z'))
+        expect(st.histogram.points.map((p) => p.start)).toEqual([...hours].sort())
+        expect(st.histogram.points.reduce((n, p) => n + p.success + p.failure + p.warning, 0)).toBe(rows.length)
+      })
+
+      it('stats of nothing are zeros, not nulls', async () => {
+        const st = await store.stats({ filters: { operation_type: ['none_such'] }, bucket: 'hour' })
+        expect(st).toEqual({ total: 0, by_result: {}, by_operation_type: {}, by_source: {}, by_severity: {}, histogram: { bucket: 'hour', points: [] } })
       })
 
       it('refuses an extra key that is not a plain name', async () => {

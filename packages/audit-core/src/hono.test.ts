@@ -1,0 +1,68 @@
+import { Hono } from 'hono'
+import { HTTPException } from 'hono/http-exception'
+import { afterAll, beforeAll, expect, it } from 'vitest'
+import { auditContext, auditHandler, getRequestAuditContext } from './hono.ts'
+import { createAuditLogger, type AuditLogger } from './logger.ts'
+import { openPgliteStore } from './stores/pglite-store.ts'
+import type { AuditStore } from './stores/store.ts'
+
+let store: AuditStore
+let audit: AuditLogger
+let app: Hono
+
+beforeAll(async () => {
+  store = await openPgliteStore({ dataDir: 'memory://' })
+  audit = createAuditLogger({ store, log: { warn() {}, error() {} } })
+  app = new Hono()
+  app.use('*', auditContext({ trustProxy: true }))
+  app.use('*', async (c, next) => {
+    const ctx = getRequestAuditContext(c)
+    if (ctx) ctx.operator = c.req.header('x-user') ?? undefined
+    await next()
+  })
+  app.post(
+    '/symbols/:symbol/download',
+    auditHandler(audit, (c) => ({ operationType: 'stock_price_download', resourceType: 'symbol', resourceId: c.req.param('symbol') }), async (c, op) => {
+      if (c.req.param('symbol') === 'FAIL') throw new HTTPException(502, { message: 'upstream down' })
+      if (c.req.param('symbol') === 'NONE') return c.json({ detail: 'unknown symbol' }, 404)
+      op.extraInfo.records_count = 100
+      return c.json({ downloaded: 100 })
+    }),
+  )
+})
+afterAll(() => store.close())
+
+async function lastEvent(resourceId: string) {
+  await audit.flush()
+  const page = await store.queryEvents({ filters: { resource_id: [resourceId] }, limit: 1 })
+  return page.events[0]
+}
+
+const post = (symbol: string) =>
+  app.request(`/symbols/${symbol}/download`, {
+    method: 'POST',
+    headers: { 'x-request-id': `req-${symbol}`, 'x-user': 'ana@example.com', 'x-forwarded-for': '203.0.113.7, 10.0.0.1', 'user-agent': 'app/2' },
+  })
+
+it('records a successful handler with the request context, duration and status', async () => {
+  const res = await post('AAPL')
+  expect(res.status).toBe(200)
+  expect(res.headers.get('x-request-id')).toBe('req-AAPL')
+  expect(await lastEvent('AAPL')).toMatchObject({
+    operation_type: 'stock_price_download',
+    result: 'success',
+    operator: 'ana@example.com',
+    request_id: 'req-AAPL',
+    ip_address: '203.0.113.7',
+    user_agent: 'app/2',
+    resource_type: 'symbol',
+    extra_info: { records_count: 100, status: 200, duration_ms: expect.any(Number) },
+  })
+})
+
+it('records a 4xx response as a warning and a thrown error as a failure, rethrowing it', async () => {
+  expect((await post('NONE')).status).toBe(404)
+  expect(await lastEvent('NONE')).toMatchObject({ result: 'warning', extra_info: { status: 404 } })
+  expect((await post('FAIL')).status).toBe(502)
+  expect(await lastEvent('FAIL')).toMatchObject({ result: 'failure', message: 'upstream down', extra_info: { error: { name: 'Error', message: 'upstream down' } } })
+})
