@@ -9,6 +9,10 @@ import { ApiError } from './errors.ts'
 import { createMetrics, type Metrics } from './metrics.ts'
 import { docsRoutes } from './routes/docs.ts'
 import { eventsRoutes } from './routes/events.ts'
+import { exportRoutes } from './routes/export.ts'
+import { retentionRoutes } from './routes/retention.ts'
+import { statsRoutes } from './routes/stats.ts'
+import { DEFAULT_RETENTION, parseRetention, type RetentionPolicy } from './retention.ts'
 import { systemRoutes } from './routes/system.ts'
 import { defaultHook } from './validation.ts'
 
@@ -20,6 +24,12 @@ export interface AppDeps {
   log?: pino.Logger
   /** Largest request body (AUDIT_MAX_BODY_BYTES, default 1 MiB). */
   maxBodyBytes?: number
+  /** AUDIT_EXPORT_MAX_ROWS (default 1,000,000). */
+  exportMaxRows?: number
+  /** AUDIT_RETENTION_DAYS, parsed (default debug:7,info:30,warning:60,error:90,critical:0). */
+  retention?: RetentionPolicy
+  /** CRON_SECRET: lets a scheduler call the retention endpoint. */
+  cronSecret?: string | undefined
   trustProxy?: boolean
 }
 
@@ -50,7 +60,13 @@ export function createApp(deps: AppDeps) {
     }),
   )
 
+  app.route('/api/v1/audit/events/export', exportRoutes({ store: deps.store, auth, maxRows: deps.exportMaxRows ?? 1_000_000 }))
   app.route('/api/v1/audit/events', eventsRoutes({ audit: deps.audit, store: deps.store, auth }))
+  app.route('/api/v1/audit/stats', statsRoutes({ store: deps.store, auth }))
+  app.route(
+    '/api/v1/audit/retention',
+    retentionRoutes({ store: deps.store, audit: deps.audit, auth, policy: deps.retention ?? parseRetention(DEFAULT_RETENTION), cronSecret: deps.cronSecret }),
+  )
   app.route('/', systemRoutes({ audit: deps.audit, store: deps.store, metrics }))
   app.route('/docs', docsRoutes())
 

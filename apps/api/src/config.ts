@@ -1,5 +1,6 @@
 import { ConfigError, loadConfig, type AuditConfig } from '@audit/core'
 import { parseApiKeys, type ApiKey } from './auth.ts'
+import { DEFAULT_RETENTION, parseRetention, parseSchedule, type RetentionPolicy } from './retention.ts'
 
 /** Everything the server reads from its environment. */
 export interface ServerConfig {
@@ -12,6 +13,10 @@ export interface ServerConfig {
   cronSecret: string | undefined
   trustProxy: boolean
   logLevel: string
+  exportMaxRows: number
+  retention: RetentionPolicy
+  /** null: no in-process schedule. */
+  retentionSchedule: { hour: number; minute: number } | null
 }
 
 /**
@@ -38,6 +43,16 @@ export function loadServerConfig(env: Record<string, string | undefined> = proce
   } catch (e) {
     problems.push((e as Error).message)
   }
+  const exportMaxRows = Number(env.AUDIT_EXPORT_MAX_ROWS ?? 1_000_000)
+  if (!Number.isInteger(exportMaxRows) || exportMaxRows < 1) problems.push(`AUDIT_EXPORT_MAX_ROWS must be a positive whole number, got "${env.AUDIT_EXPORT_MAX_ROWS}"`)
+  let retention = parseRetention(DEFAULT_RETENTION)
+  let retentionSchedule: ServerConfig['retentionSchedule'] = null
+  try {
+    retention = parseRetention(env.AUDIT_RETENTION_DAYS ?? DEFAULT_RETENTION)
+    retentionSchedule = parseSchedule(env.AUDIT_RETENTION_SCHEDULE ?? '03:00')
+  } catch (e) {
+    problems.push((e as Error).message)
+  }
   if (problems.length > 0 || !audit) throw new ConfigError(problems.join('; '))
   return {
     audit,
@@ -48,6 +63,9 @@ export function loadServerConfig(env: Record<string, string | undefined> = proce
     cronSecret: env.CRON_SECRET?.trim() || undefined,
     trustProxy: ['1', 'true', 'yes'].includes((env.AUDIT_TRUST_PROXY ?? '').toLowerCase()),
     logLevel: env.LOG_LEVEL ?? 'info',
+    exportMaxRows,
+    retention,
+    retentionSchedule,
   }
 }
 

@@ -11,6 +11,7 @@ import { createApp } from './app.ts'
 import { apiKey } from './auth.ts'
 import { isLoopback, loadServerConfig } from './config.ts'
 import { createMetrics } from './metrics.ts'
+import { runRetention, scheduleDaily } from './retention.ts'
 
 async function main() {
   const log = pino({ name: 'audit-api', level: process.env.LOG_LEVEL ?? 'info' })
@@ -47,7 +48,21 @@ async function main() {
     log: log.child({ component: 'audit-queue' }),
     onFlush: metrics.observeFlush,
   })
-  const app = createApp({ store, audit, keys, metrics, log, maxBodyBytes: config.maxBodyBytes, trustProxy: config.trustProxy })
+  const app = createApp({
+    store,
+    audit,
+    keys,
+    metrics,
+    log,
+    maxBodyBytes: config.maxBodyBytes,
+    trustProxy: config.trustProxy,
+    exportMaxRows: config.exportMaxRows,
+    retention: config.retention,
+    cronSecret: config.cronSecret,
+  })
+  const stopRetention = config.retentionSchedule
+    ? scheduleDaily(config.retentionSchedule, () => runRetention(store, audit, config.retention), (err) => log.error({ err }, 'scheduled retention run failed'))
+    : () => {}
 
   const server = serve({ fetch: app.fetch, hostname: config.host, port: config.port }, (info) => {
     const host = info.family === 'IPv6' ? `[${info.address}]` : info.address
@@ -62,6 +77,7 @@ async function main() {
     if (stopping) return
     stopping = true
     log.info({ signal }, 'shutting down: no new requests, flushing the audit queue')
+    stopRetention()
     const closed = new Promise<void>((resolve) => server.close(() => resolve()))
     ;(server as unknown as { closeIdleConnections?: () => void }).closeIdleConnections?.()
     await Promise.race([closed, new Promise((r) => setTimeout(r, 5000).unref())])

@@ -1,7 +1,8 @@
 import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi'
 import {
+  FilterParamsShape,
   ListParamsSchema,
-  extraFilters,
+  deleteInChunks,
   severityForResult,
   toFilters,
   type AuditLogger,
@@ -9,8 +10,8 @@ import {
   type EventRow,
 } from '@audit/core'
 import { v7 as uuidv7 } from 'uuid'
-import type { Context } from 'hono'
 import { ApiError, toDetail, validationError, type ErrorDetail } from '../errors.ts'
+import { checkExtraKeys } from './extra.ts'
 import { defaultHook } from '../validation.ts'
 import { EventPageSchema, EventSchema, IngestBatchSchema, IngestBody, IngestResponse, ErrorSchema, errorResponses, json, MAX_BATCH } from '../schemas.ts'
 import type { AuthOptions } from '../auth.ts'
@@ -55,24 +56,16 @@ const ingestRoute = createRoute({
   },
 })
 
-/** Validation of extra.<key> names, which the zod object cannot declare. */
-function checkExtraKeys(c: Context) {
-  const { extra, badKeys } = extraFilters(c.req.queries() ?? {})
-  if (badKeys.length > 0) {
-    throw new ApiError(
-      422,
-      badKeys.map((k) => ({ loc: ['query', k], msg: 'extra_info key must match [A-Za-z0-9_.:-]{1,100}', type: 'value_error' })),
-    )
-  }
-  return extra
-}
-
 /** /api/v1/audit/events */
 export function eventsRoutes(deps: EventsDeps) {
   const app = new OpenAPIHono({ defaultHook })
   const read = requireRole('read', deps.auth)
 
-  app.use(ingestRoute.path, async (c, next) => (c.req.method === 'POST' ? requireRole('ingest', deps.auth)(c, next) : read(c, next)))
+  app.use(ingestRoute.path, async (c, next) => {
+    if (c.req.method === 'POST') return requireRole('ingest', deps.auth)(c, next)
+    if (c.req.method === 'DELETE') return requireRole('admin', deps.auth)(c, next)
+    return read(c, next)
+  })
   app.use('/:id', read)
 
   app.openapi(listRoute, async (c) => {
@@ -95,6 +88,35 @@ export function eventsRoutes(deps: EventsDeps) {
     const event = await deps.store.getEvent(c.req.valid('param').id)
     if (!event) throw new ApiError(404, 'Event not found')
     return c.json(event, 200)
+  })
+
+  const PurgeParams = z.object({
+    ...FilterParamsShape,
+    start_date: FilterParamsShape.start_date.unwrap().describe('Required: inclusive lower bound'),
+    end_date: FilterParamsShape.end_date.unwrap().describe('Required: inclusive upper bound'),
+    confirm: z.literal('true', { error: 'confirm=true is required: deleted events cannot be recovered' }),
+  })
+  const purgeRoute = createRoute({
+    method: 'delete',
+    path: '/',
+    summary: 'Delete events (admin)',
+    description: 'Deletes every event in the range that matches the filters, in bounded chunks. Needs `confirm=true`. Recorded as a warning audit event.',
+    request: { query: PurgeParams },
+    responses: { 200: json(z.object({ deleted: z.number().int() }).openapi('PurgeResult'), 'How many were deleted'), ...errorResponses },
+  })
+  app.openapi(purgeRoute, async (c) => {
+    const { confirm: _, ...p } = c.req.valid('query')
+    const filters = toFilters(p, checkExtraKeys(c))
+    const deleted = await deleteInChunks(deps.store, filters)
+    await deps.audit.logEvent({
+      source: 'system',
+      operationType: 'audit_purge',
+      result: 'warning',
+      severity: 'warning',
+      message: `Deleted ${deleted} audit events`,
+      extraInfo: { filters, deleted },
+    })
+    return c.json({ deleted }, 200)
   })
 
   app.openAPIRegistry.registerPath(ingestRoute)

@@ -1,0 +1,83 @@
+import { SEVERITIES, deleteInChunks, type AuditLogger, type AuditStore, type Severity } from '@audit/core'
+
+/** Days to keep each severity; 0 keeps forever. */
+export type RetentionPolicy = Record<Severity, number>
+
+export const DEFAULT_RETENTION = 'debug:7,info:30,warning:60,error:90,critical:0'
+
+/** Parses AUDIT_RETENTION_DAYS (`severity:days,...`); severities it leaves out are kept forever. */
+export function parseRetention(spec: string): RetentionPolicy {
+  const policy = Object.fromEntries(SEVERITIES.map((s) => [s, 0])) as RetentionPolicy
+  for (const part of spec.split(',').map((s) => s.trim()).filter(Boolean)) {
+    const [sev, days] = part.split(':')
+    const n = Number(days)
+    if (!SEVERITIES.includes(sev as Severity) || !Number.isInteger(n) || n < 0) {
+      throw new Error(`AUDIT_RETENTION_DAYS: "${part}" is not severity:days (severities ${SEVERITIES.join(', ')}; days a whole number, 0 = forever)`)
+    }
+    policy[sev as Severity] = n
+  }
+  return policy
+}
+
+export interface RetentionReport {
+  deleted: Record<Severity, number>
+  total: number
+  duration_ms: number
+}
+
+/**
+ * Deletes the events older than their severity's retention, in bounded
+ * chunks; recorded itself as an `audit_retention` event (source `system`).
+ */
+export async function runRetention(store: AuditStore, audit: AuditLogger, policy: RetentionPolicy, now = Date.now()): Promise<RetentionReport> {
+  const t0 = performance.now()
+  return audit.auditOperation({ source: 'system', operationType: 'audit_retention', actorType: 'system', message: 'Retention run' }, async (op) => {
+    const deleted = Object.fromEntries(SEVERITIES.map((s) => [s, 0])) as Record<Severity, number>
+    for (const severity of SEVERITIES) {
+      const days = policy[severity]
+      if (days <= 0) continue
+      const cutoff = now - days * 86_400_000
+      deleted[severity] = await deleteInChunks(store, { severity: [severity], end_date: new Date(cutoff - 1).toISOString() })
+    }
+    const total = Object.values(deleted).reduce((a, b) => a + b, 0)
+    op.extraInfo.deleted = deleted
+    op.extraInfo.total = total
+    op.extraInfo.policy_days = policy
+    op.set({ message: `Retention run deleted ${total} events` })
+    return { deleted, total, duration_ms: Math.round((performance.now() - t0) * 1000) / 1000 }
+  })
+}
+
+/** Parses AUDIT_RETENTION_SCHEDULE: `HH:MM` (UTC) or `off`. */
+export function parseSchedule(spec: string): { hour: number; minute: number } | null {
+  if (spec.trim().toLowerCase() === 'off') return null
+  const m = /^(\d{1,2}):(\d{2})$/.exec(spec.trim())
+  if (!m || Number(m[1]) > 23 || Number(m[2]) > 59) throw new Error(`AUDIT_RETENTION_SCHEDULE must be HH:MM (UTC) or off, got "${spec}"`)
+  return { hour: Number(m[1]), minute: Number(m[2]) }
+}
+
+/** Milliseconds from `now` to the next `hour:minute` UTC. */
+export function msUntil(at: { hour: number; minute: number }, now: number): number {
+  const d = new Date(now)
+  let next = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate(), at.hour, at.minute)
+  if (next <= now) next += 86_400_000
+  return next - now
+}
+
+/** Runs `job` every day at `at` UTC (timer unref'd). Returns a function that stops it. */
+export function scheduleDaily(at: { hour: number; minute: number }, job: () => Promise<unknown>, onError: (err: unknown) => void): () => void {
+  let timer: NodeJS.Timeout
+  const arm = () => {
+    timer = setTimeout(async () => {
+      try {
+        await job()
+      } catch (err) {
+        onError(err)
+      }
+      arm()
+    }, msUntil(at, Date.now()))
+    timer.unref()
+  }
+  arm()
+  return () => clearTimeout(timer)
+}

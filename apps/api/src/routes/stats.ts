@@ -1,0 +1,66 @@
+import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi'
+import { FilterParamsShape, toFilters, type AuditStore, type EventFilters, type HistogramBucket } from '@audit/core'
+import { defaultHook } from '../validation.ts'
+import { errorResponses, json } from '../schemas.ts'
+import { requireRole, type AuthOptions } from '../auth.ts'
+import { checkExtraKeys } from './extra.ts'
+
+const StatsParams = z.object({
+  ...FilterParamsShape,
+  bucket: z.enum(['hour', 'day']).optional().describe('Histogram bucket; default hour for ranges up to 2 days, day beyond'),
+  group_by: z
+    .string()
+    .regex(/^extra\.[A-Za-z0-9_.:-]{1,100}$/, 'group_by must be extra.<key>')
+    .optional()
+    .describe('extra.<key>: also answer the 50 most frequent values of that extra_info key'),
+})
+
+const Counts = z.record(z.string(), z.number().int())
+const StatsSchema = z
+  .object({
+    total: z.number().int(),
+    by_result: Counts,
+    by_operation_type: Counts,
+    by_source: Counts,
+    by_severity: Counts,
+    histogram: z.object({
+      bucket: z.enum(['hour', 'day']),
+      points: z.array(z.object({ start: z.string(), success: z.number().int(), failure: z.number().int(), warning: z.number().int() })),
+    }),
+    groups: z.array(z.object({ value: z.string().nullable(), count: z.number().int() })).optional(),
+  })
+  .openapi('AuditStats')
+
+const route = createRoute({
+  method: 'get',
+  path: '/',
+  summary: 'Statistics of matching events',
+  request: { query: StatsParams },
+  responses: { 200: json(StatsSchema, 'Counts, facets and a histogram'), ...errorResponses },
+})
+
+const TWO_DAYS = 2 * 86_400_000
+
+/** Hour buckets up to 2 days of range, day buckets beyond (and when the range has no start). */
+export function bucketFor(f: EventFilters, now = Date.now()): HistogramBucket {
+  if (!f.start_date) return 'day'
+  const end = f.end_date ? Date.parse(f.end_date) : now
+  return end - Date.parse(f.start_date) <= TWO_DAYS ? 'hour' : 'day'
+}
+
+/** GET /api/v1/audit/stats */
+export function statsRoutes(deps: { store: AuditStore; auth: AuthOptions }) {
+  const app = new OpenAPIHono({ defaultHook })
+  app.use('*', requireRole('read', deps.auth))
+  app.openapi(route, async (c) => {
+    const p = c.req.valid('query')
+    const filters = toFilters(p, checkExtraKeys(c))
+    const stats = await deps.store.stats({
+      filters,
+      bucket: p.bucket ?? bucketFor(filters),
+      ...(p.group_by ? { groupBy: p.group_by.slice('extra.'.length) } : {}),
+    })
+    return c.json(stats, 200)
+  })
+  return app
+}
