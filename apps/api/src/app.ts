@@ -12,6 +12,8 @@ import { eventsRoutes } from './routes/events.ts'
 import { exportRoutes } from './routes/export.ts'
 import { retentionRoutes } from './routes/retention.ts'
 import { statsRoutes } from './routes/stats.ts'
+import { meRoutes } from './routes/me.ts'
+import { DEFAULT_WEB_DIST, webRoutes } from './routes/web.ts'
 import { DEFAULT_RETENTION, parseRetention, type RetentionPolicy } from './retention.ts'
 import { systemRoutes } from './routes/system.ts'
 import { defaultHook } from './validation.ts'
@@ -30,6 +32,8 @@ export interface AppDeps {
   retention?: RetentionPolicy
   /** CRON_SECRET: lets a scheduler call the retention endpoint. */
   cronSecret?: string | undefined
+  /** The built events page (default apps/web/dist); null serves no page. */
+  webDist?: string | null
   trustProxy?: boolean
 }
 
@@ -67,7 +71,9 @@ export function createApp(deps: AppDeps) {
     '/api/v1/audit/retention',
     retentionRoutes({ store: deps.store, audit: deps.audit, auth, policy: deps.retention ?? parseRetention(DEFAULT_RETENTION), cronSecret: deps.cronSecret }),
   )
+  app.route('/api/v1/audit/me', meRoutes(auth))
   app.route('/', systemRoutes({ audit: deps.audit, store: deps.store, metrics }))
+  if (deps.webDist !== null) app.route('/', webRoutes(deps.webDist ?? DEFAULT_WEB_DIST))
   app.route('/docs', docsRoutes())
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'apiKey', {

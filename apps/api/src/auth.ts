@@ -53,7 +53,7 @@ export function bearer(c: Context): string | undefined {
   return m?.[1]?.trim()
 }
 
-const ALLOWED: Record<Role, readonly Role[]> = { ingest: ['ingest', 'admin'], read: ['read', 'admin'], admin: ['admin'] }
+const ALLOWED: Record<Role | 'any', readonly Role[]> = { ingest: ['ingest', 'admin'], read: ['read', 'admin'], admin: ['admin'], any: ROLES }
 
 /**
  * Records refused requests as `warning` audit events, at most `perIp` a
@@ -102,10 +102,10 @@ export interface AuthOptions {
 }
 
 /**
- * Requires an API key allowed to act as `role` (admin keys may do everything).
+ * Requires an API key allowed to act as `role` (admin keys may do everything; `any`: any valid key).
  * Sets the key's name as the operator of the request's audit context.
  */
-export function requireRole(role: Role, opts: AuthOptions): MiddlewareHandler {
+export function requireRole(role: Role | 'any', opts: AuthOptions): MiddlewareHandler {
   return async (c, next) => {
     const token = bearer(c)
     const key = token ? findKey(opts.keys, token) : null

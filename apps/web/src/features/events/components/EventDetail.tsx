@@ -1,0 +1,67 @@
+import { useEffect, useRef, useState } from 'react'
+import type { AuditEvent } from '@audit/core/schema'
+import { EVENT_COLUMNS } from '@audit/core/schema'
+import { useEvent } from '../api/get-event.ts'
+import { ResultBadge, SeverityBadge } from './Badge.tsx'
+import { formatLocal, formatUtc } from './format.ts'
+
+interface Props {
+  id: string
+  initial: AuditEvent | undefined
+  onClose: () => void
+}
+
+/** One event in full, in a modal dialog with its own URL (?event=<id>). */
+export function EventDetail({ id, initial, onClose }: Props) {
+  const ref = useRef<HTMLDialogElement>(null)
+  const q = useEvent(id, initial)
+  const [copied, setCopied] = useState(false)
+  useEffect(() => {
+    const d = ref.current
+    if (d && !d.open) d.showModal()
+  }, [])
+  const e = q.data
+  const copy = async () => {
+    await navigator.clipboard.writeText(id)
+    setCopied(true)
+    setTimeout(() => setCopied(false), 1500)
+  }
+  return (
+    <dialog ref={ref} className="detail" aria-labelledby="detail-title" onClose={onClose} onClick={(ev) => ev.target === ref.current && ref.current?.close()}>
+      <header>
+        <h2 id="detail-title">{e ? e.operation_type : 'Event'}</h2>
+        <button type="button" className="icon" aria-label="Close" onClick={() => ref.current?.close()}>
+          ×
+        </button>
+      </header>
+      {q.isError && <p className="error">{q.error.message}</p>}
+      {!e && q.isLoading && <p className="muted">Loading…</p>}
+      {e && (
+        <>
+          <div className="detail-summary">
+            <ResultBadge result={e.result} /> <SeverityBadge severity={e.severity} />
+            <span title={formatUtc(e.timestamp)}>{formatLocal(e.timestamp)}</span>
+          </div>
+          {e.message && <p className="detail-message">{e.message}</p>}
+          <dl className="fields-list">
+            {EVENT_COLUMNS.filter((c) => c !== 'extra_info' && c !== 'message').map((c) => (
+              <div key={c}>
+                <dt>{c}</dt>
+                <dd className={c === 'id' || c === 'request_id' ? 'mono' : ''}>
+                  {c === 'timestamp' ? `${e.timestamp} (${formatLocal(e.timestamp)})` : (e[c] ?? <span className="muted">—</span>)}
+                  {c === 'id' && (
+                    <button type="button" className="copy" onClick={copy}>
+                      {copied ? 'Copied' : 'Copy id'}
+                    </button>
+                  )}
+                </dd>
+              </div>
+            ))}
+          </dl>
+          <h3>extra_info</h3>
+          <pre className="json">{e.extra_info ? JSON.stringify(e.extra_info, null, 2) : 'null'}</pre>
+        </>
+      )}
+    </dialog>
+  )
+}

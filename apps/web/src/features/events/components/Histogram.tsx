@@ -1,0 +1,44 @@
+import type { EventStats } from '@audit/core/schema'
+import { formatCount } from './format.ts'
+
+const H = 72
+const KINDS = ['success', 'warning', 'failure'] as const
+
+/** Events over time, stacked by result; one bar a bucket. */
+export function Histogram({ stats }: { stats: EventStats | undefined }) {
+  const points = stats?.histogram.points ?? []
+  if (points.length === 0) return <div className="histogram empty" aria-hidden="true" />
+  const max = Math.max(1, ...points.map((p) => p.success + p.warning + p.failure))
+  const w = 100 / points.length
+  const fmt = new Intl.DateTimeFormat(undefined, stats?.histogram.bucket === 'hour' ? { month: 'short', day: 'numeric', hour: '2-digit' } : { month: 'short', day: 'numeric' })
+  return (
+    <figure className="histogram" aria-label={`Events per ${stats?.histogram.bucket}`}>
+      <svg viewBox={`0 0 100 ${H}`} preserveAspectRatio="none" role="img">
+        {points.map((p, i) => {
+          let y = H
+          return (
+            <g key={p.start}>
+              <title>{`${fmt.format(new Date(p.start))}: ${formatCount(p.success)} success, ${formatCount(p.warning)} warning, ${formatCount(p.failure)} failure`}</title>
+              {KINDS.map((k) => {
+                const h = (p[k] / max) * (H - 2)
+                y -= h
+                return h > 0 ? <rect key={k} className={`bar-${k}`} x={i * w + w * 0.1} y={y} width={w * 0.8} height={h} /> : null
+              })}
+            </g>
+          )
+        })}
+      </svg>
+      <figcaption>
+        <span>{fmt.format(new Date(points[0]!.start))}</span>
+        <span className="legend">
+          {KINDS.map((k) => (
+            <span key={k}>
+              <i className={`swatch bar-${k}`} /> {k}
+            </span>
+          ))}
+        </span>
+        <span>{fmt.format(new Date(points.at(-1)!.start))}</span>
+      </figcaption>
+    </figure>
+  )
+}

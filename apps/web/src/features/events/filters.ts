@@ -1,0 +1,75 @@
+/** The page's view: everything in the URL's query string, so reload, back/forward and links keep it. */
+export interface ViewState {
+  /** A preset ('1h' | '24h' | '7d' | '30d') or 'custom' with start/end. */
+  range: RangePreset | 'custom'
+  start?: string
+  end?: string
+  operation_type?: string
+  source?: string
+  result?: string
+  severity?: string
+  operator?: string
+  q?: string
+  page: number
+  size: number
+  /** The event open in the detail view. */
+  event?: string
+}
+
+export const PRESETS = { '1h': 3_600_000, '24h': 86_400_000, '7d': 7 * 86_400_000, '30d': 30 * 86_400_000 } as const
+export type RangePreset = keyof typeof PRESETS
+export const PAGE_SIZES = [25, 50, 100] as const
+export const DEFAULT_VIEW: ViewState = { range: '7d', page: 1, size: 50 }
+
+const FILTER_KEYS = ['operation_type', 'source', 'result', 'severity', 'operator', 'q'] as const
+
+export function readView(search: string): ViewState {
+  const p = new URLSearchParams(search)
+  const v: ViewState = { ...DEFAULT_VIEW }
+  const start = p.get('start') ?? undefined
+  const end = p.get('end') ?? undefined
+  const range = p.get('range')
+  if (start || end) {
+    v.range = 'custom'
+    if (start) v.start = start
+    if (end) v.end = end
+  } else if (range && range in PRESETS) v.range = range as RangePreset
+  for (const k of FILTER_KEYS) {
+    const x = p.get(k)
+    if (x) v[k] = x
+  }
+  const page = Number(p.get('page'))
+  if (Number.isInteger(page) && page > 1) v.page = page
+  const size = Number(p.get('size'))
+  if ((PAGE_SIZES as readonly number[]).includes(size)) v.size = size
+  const event = p.get('event')
+  if (event) v.event = event
+  return v
+}
+
+export function writeView(v: ViewState): string {
+  const p = new URLSearchParams()
+  if (v.range === 'custom') {
+    if (v.start) p.set('start', v.start)
+    if (v.end) p.set('end', v.end)
+  } else if (v.range !== DEFAULT_VIEW.range) p.set('range', v.range)
+  for (const k of FILTER_KEYS) if (v[k]) p.set(k, v[k] as string)
+  if (v.page > 1) p.set('page', String(v.page))
+  if (v.size !== DEFAULT_VIEW.size) p.set('size', String(v.size))
+  if (v.event) p.set('event', v.event)
+  const s = p.toString()
+  return s ? `?${s}` : ''
+}
+
+/** The API filters of a view; a preset range counts back from `anchor` (fixed between refreshes). */
+export function apiFilters(v: ViewState, anchor: number): Record<string, string | undefined> {
+  const range =
+    v.range === 'custom'
+      ? { start_date: v.start ? new Date(v.start).toISOString() : undefined, end_date: v.end ? new Date(v.end).toISOString() : undefined }
+      : { start_date: new Date(anchor - PRESETS[v.range]).toISOString(), end_date: undefined }
+  return { ...range, operation_type: v.operation_type, source: v.source, result: v.result, severity: v.severity, operator: v.operator, q: v.q }
+}
+
+export function hasFilters(v: ViewState): boolean {
+  return FILTER_KEYS.some((k) => v[k]) || v.range !== DEFAULT_VIEW.range
+}

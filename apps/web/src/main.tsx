@@ -1,0 +1,16 @@
+import { StrictMode } from 'react'
+import { createRoot } from 'react-dom/client'
+import { AppProvider } from './app/provider.tsx'
+import { EventsPage } from './features/events/components/EventsPage.tsx'
+import { readToken } from './lib/auth.ts'
+import './styles.css'
+
+readToken() // moves #token=… from the URL into sessionStorage before anything is fetched
+
+createRoot(document.getElementById('root')!).render(
+  <StrictMode>
+    <AppProvider>
+      <EventsPage />
+    </AppProvider>
+  </StrictMode>,
+)
