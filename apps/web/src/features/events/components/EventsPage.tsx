@@ -94,7 +94,7 @@ export function EventsPage() {
         update={update}
         operationTypes={Object.keys(facets.data?.by_operation_type ?? {}).sort()}
         sources={Object.keys(facets.data?.by_source ?? {}).sort()}
-        onReset={() => update({ ...DEFAULT_VIEW, start: undefined, end: undefined, operation_type: undefined, source: undefined, result: undefined, severity: undefined, operator: undefined, q: undefined, event: undefined })}
+        onReset={() => update({ ...DEFAULT_VIEW, size: view.size, start: undefined, end: undefined, operation_type: undefined, source: undefined, result: undefined, severity: undefined, operator: undefined, q: undefined, event: undefined })}
       />
 
       <section className="summary" aria-label="Summary">

@@ -1,0 +1,49 @@
+import { mkdtemp } from 'node:fs/promises'
+import type { AddressInfo } from 'node:net'
+import os from 'node:os'
+import path from 'node:path'
+import { serve } from '@hono/node-server'
+import { chromium, type Browser } from 'playwright-core'
+import { build } from 'vite'
+import { createAuditLogger, openPgliteStore, type AuditStore } from '@audit/core'
+import { createApp } from '../../apps/api/src/app.ts'
+import { apiKey } from '../../apps/api/src/auth.ts'
+import { ROOT } from '../server-process.ts'
+
+export const ADMIN = 'e2e-admin-key-0123456789'
+export const READ = 'e2e-read-key-0123456789'
+
+/** Builds the page into a temporary directory (the working tree's dist is left alone). */
+export async function buildWeb(): Promise<string> {
+  const outDir = await mkdtemp(path.join(os.tmpdir(), 'audit-web-'))
+  await build({ root: path.join(ROOT, 'apps/web'), logLevel: 'error', build: { outDir, emptyOutDir: true, sourcemap: false } })
+  return outDir
+}
+
+/** The real app on a real socket, over a fresh PGlite store. */
+export async function startApp(webDist: string) {
+  const store: AuditStore = await openPgliteStore({ dataDir: 'memory://' })
+  const audit = createAuditLogger({ store, log: { warn() {}, error() {} }, source: 'system' })
+  const app = createApp({ store, audit, keys: [apiKey('admin', ADMIN, 'e2e-admin'), apiKey('read', READ, 'e2e-reader')], webDist })
+  const server = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 })
+  await new Promise((r) => server.once('listening', r))
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`
+  return {
+    url,
+    store,
+    audit,
+    async close() {
+      await new Promise((r) => server.close(r))
+      await audit.shutdown({ deadlineMs: 1000 })
+      await store.close()
+    },
+  }
+}
+
+/** Debian's Chromium, headless, with nothing that reaches the network. */
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
+  })
+}
