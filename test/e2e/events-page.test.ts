@@ -200,6 +200,36 @@ describe('events page in Chromium', () => {
     await ctx.close()
   })
 
+  it('auto-refresh picks up new events every 30 s and says when it last updated', async () => {
+    const ctx = await browser.newContext()
+    const p = await ctx.newPage()
+    await p.clock.install()
+    await p.goto(`${server.url}?operation_type=late_arrival#token=${READ}`)
+    await p.waitForSelector('.empty-state')
+    await p.check('label:has-text("Auto-refresh") input')
+    const before = await p.textContent('.topbar-right')
+    await server.store.insertEvents([{ ...XSS, id: '01900000-0000-7000-8000-00000000cafe', operation_type: 'late_arrival', message: 'arrived later' } as EventRow])
+    await p.clock.fastForward(31_000)
+    await p.waitForSelector('tr[data-id="01900000-0000-7000-8000-00000000cafe"]')
+    expect(await p.textContent('[data-testid="total"]')).toBe('1')
+    expect(await p.textContent('.topbar-right')).toMatch(/updated \d{2}:\d{2}:\d{2}/)
+    expect(await p.textContent('.topbar-right')).not.toBe(before)
+    await ctx.close()
+  })
+
+  it('shows an error state when the API is down, and recovers on Retry', async () => {
+    const ctx = await browser.newContext()
+    const p = await ctx.newPage()
+    await p.route('**/api/v1/audit/events?**', (r) => r.abort())
+    await p.goto(`${server.url}#token=${READ}`)
+    await p.waitForSelector('.error-state', { timeout: 20_000 })
+    expect(await p.textContent('.error-state')).toContain('Could not load events')
+    await p.unroute('**/api/v1/audit/events?**')
+    await p.click('.error-state button:has-text("Retry")')
+    await p.waitForSelector('table.events tbody tr[data-id]')
+    await ctx.close()
+  })
+
   it('shows the empty state with a hint to widen the range', async () => {
     await page.goto(`${server.url}?range=1h&operation_type=none_such#token=${ADMIN}`)
     await page.waitForSelector('.empty-state')
