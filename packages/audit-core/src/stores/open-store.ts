@@ -1,6 +1,7 @@
 import { resolveStoreKind, ConfigError, type AuditConfig } from '../config.ts'
 import { openPgliteStore } from './pglite-store.ts'
 import { openPostgresStore } from './postgres-store.ts'
+import { openSupabaseStore } from './supabase-store.ts'
 import type { AuditStore } from './store.ts'
 
 /**
@@ -19,7 +20,8 @@ export async function openStore(config: AuditConfig): Promise<AuditStore> {
       if (!config.databaseUrl) throw new ConfigError('AUDIT_STORE=postgres needs DATABASE_URL')
       return openPostgresStore({ databaseUrl: config.databaseUrl })
     case 'supabase':
-      throw new ConfigError('the supabase store is not available yet')
+      if (!config.supabaseUrl || !config.supabaseServiceRoleKey) throw new ConfigError('AUDIT_STORE=supabase needs SUPABASE_URL and SUPABASE_SERVICE_ROLE_KEY')
+      return openSupabaseStore({ url: config.supabaseUrl, serviceRoleKey: config.supabaseServiceRoleKey })
     case 'pglite':
       return openPgliteStore({ dataDir: config.dataDir })
   }

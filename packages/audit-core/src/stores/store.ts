@@ -10,6 +10,8 @@ export type StoreKind = 'pglite' | 'postgres' | 'supabase'
  */
 export interface AuditStore {
   readonly kind: StoreKind
+  /** Largest page the store can return in one call (PostgREST caps responses); none when unset. */
+  readonly maxPageSize?: number
   /**
    * Writes a batch; idempotent on id (a re-sent event is not written twice).
    * Resolves to the number of rows newly written. Rejects with an error that

@@ -1,0 +1,97 @@
+import { createClient, type SupabaseClient } from '@supabase/supabase-js'
+import WebSocket from 'ws'
+import type { AuditEvent, EventRow } from '../schema/event.ts'
+import type { EventFilters, EventPage, EventQuery, EventStats, StatsQuery } from '../schema/query.ts'
+import { isDataSqlState, toAuditEvent, type AuditStore } from './store.ts'
+
+export interface SupabaseStoreOptions {
+  /** SUPABASE_URL */
+  url: string
+  /** SUPABASE_SERVICE_ROLE_KEY: server side only; never send it to a browser. */
+  serviceRoleKey: string
+  /** For tests and custom transports. */
+  fetch?: typeof fetch
+}
+
+/** A PostgREST error (`{code, message, details, hint}`), thrown so that the queue can classify it. */
+export class SupabaseRpcError extends Error {
+  override name = 'SupabaseRpcError'
+  constructor(
+    readonly fn: string,
+    readonly code: string,
+    message: string,
+    readonly status: number,
+    readonly details?: string | null,
+    readonly hint?: string | null,
+  ) {
+    super(`${fn}: ${message}${code ? ` (${code})` : ''}`)
+  }
+}
+
+// PostgREST caps a response at db-max-rows (1000 on Supabase by default), RPC results included.
+const MAX_PAGE = 1000
+
+/**
+ * The store on a Supabase project, through supabase-js `rpc(...)` on the same
+ * SQL functions the other stores call. The client keeps no session and
+ * refreshes no token: it is a server-side service-role client.
+ *
+ * @example
+ * const store = openSupabaseStore({ url: process.env.SUPABASE_URL!, serviceRoleKey: process.env.SUPABASE_SERVICE_ROLE_KEY! })
+ */
+export function openSupabaseStore(options: SupabaseStoreOptions): AuditStore & { client: SupabaseClient } {
+  const client = createClient(options.url, options.serviceRoleKey, {
+    auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },
+    global: { headers: { 'x-client-info': 'audit-events' }, ...(options.fetch ? { fetch: options.fetch } : {}) },
+    // Never used (no subscriptions), but supabase-js builds its realtime client up front and Node 20 has no WebSocket.
+    realtime: { transport: WebSocket as never },
+  })
+
+  async function rpc<T>(fn: string, args: Record<string, unknown>): Promise<T> {
+    const { data, error, status } = await client.rpc(fn, args)
+    if (error) throw new SupabaseRpcError(fn, error.code ?? '', error.message, status, error.details, error.hint)
+    return data as T
+  }
+
+  return {
+    kind: 'supabase',
+    maxPageSize: MAX_PAGE,
+    client,
+    async insertEvents(rows: readonly EventRow[]) {
+      if (rows.length === 0) return 0
+      return Number(await rpc<number>('audit_insert_events', { p_events: rows }))
+    },
+    async queryEvents(query: EventQuery): Promise<EventPage<AuditEvent>> {
+      if (query.limit > MAX_PAGE) throw new RangeError(`the supabase store pages at most ${MAX_PAGE} rows (PostgREST max rows)`)
+      const counting = query.withTotal !== false
+      const [rows, total] = await Promise.all([
+        rpc<Record<string, unknown>[]>('audit_query_events', {
+          p_filters: query.filters,
+          p_limit: query.limit,
+          p_offset: query.offset ?? 0,
+          p_order: query.order ?? 'desc',
+          p_after: query.after ?? null,
+        }),
+        counting ? rpc<number>('audit_count_events', { p_filters: query.filters, p_cap: query.countCap ?? null }) : Promise.resolve(-1),
+      ])
+      return {
+        events: rows.map(toAuditEvent),
+        total: Number(total),
+        totalCapped: query.countCap !== undefined && Number(total) >= query.countCap,
+      }
+    },
+    async getEvent(id: string) {
+      const rows = await rpc<Record<string, unknown>[]>('audit_get_event', { p_id: id })
+      return rows[0] ? toAuditEvent(rows[0]) : null
+    },
+    stats: (query: StatsQuery) => rpc<EventStats>('audit_stats', { p_filters: query.filters, p_bucket: query.bucket, p_group_by: query.groupBy ?? null }),
+    async deleteEvents(filters: EventFilters, limit: number) {
+      return Number(await rpc<number>('audit_delete_events', { p_filters: filters, p_limit: limit }))
+    },
+    isDataError(err: unknown) {
+      // SQLSTATE 22xxx/23xxx: the rows themselves; network errors (code ''), 5xx and PGRST* are transient
+      return err instanceof SupabaseRpcError && err.status < 500 && isDataSqlState(err.code)
+    },
+    async close() {},
+  }
+}
