@@ -37,7 +37,7 @@ export function exportFileName(f: EventFilters, ext: string): string {
 /** GET /api/v1/audit/events/export */
 export function exportRoutes(deps: { store: AuditStore; auth: AuthOptions; maxRows: number; chunkRows?: number }) {
   const app = new OpenAPIHono({ defaultHook })
-  const chunk = Math.min(deps.chunkRows ?? 2000, deps.store.maxPageSize ?? Infinity)
+  const chunk = Math.min(deps.chunkRows ?? 1000, deps.store.maxPageSize ?? Infinity)
   app.use('*', requireRole('read', deps.auth))
   app.openapi(route, async (c) => {
     const p = c.req.valid('query')

@@ -57,42 +57,10 @@ export function FiltersBar({ view, update, operationTypes, sources, onReset }: P
         </div>
       )}
       <div className="fields">
-        <label>
-          Operation type
-          <select value={view.operation_type ?? ''} onChange={(e) => set({ operation_type: e.target.value })}>
-            <option value="">All</option>
-            {withCurrent(operationTypes, view.operation_type).map((o) => (
-              <option key={o}>{o}</option>
-            ))}
-          </select>
-        </label>
-        <label>
-          Source
-          <select value={view.source ?? ''} onChange={(e) => set({ source: e.target.value })}>
-            <option value="">All</option>
-            {withCurrent(sources, view.source).map((o) => (
-              <option key={o}>{o}</option>
-            ))}
-          </select>
-        </label>
-        <label>
-          Result
-          <select value={view.result ?? ''} onChange={(e) => set({ result: e.target.value })}>
-            <option value="">All</option>
-            {RESULTS.map((r) => (
-              <option key={r}>{r}</option>
-            ))}
-          </select>
-        </label>
-        <label>
-          Severity
-          <select value={view.severity ?? ''} onChange={(e) => set({ severity: e.target.value })}>
-            <option value="">All</option>
-            {SEVERITIES.map((s) => (
-              <option key={s}>{s}</option>
-            ))}
-          </select>
-        </label>
+        <SelectFilter label="Operation type" value={view.operation_type} options={withCurrent(operationTypes, view.operation_type)} onChange={(v) => set({ operation_type: v })} />
+        <SelectFilter label="Source" value={view.source} options={withCurrent(sources, view.source)} onChange={(v) => set({ source: v })} />
+        <SelectFilter label="Result" value={view.result} options={RESULTS} onChange={(v) => set({ result: v })} />
+        <SelectFilter label="Severity" value={view.severity} options={SEVERITIES} onChange={(v) => set({ severity: v })} />
         <label>
           Operator
           <input type="text" value={operator} placeholder="email, id or service" onChange={(e) => setOperator(e.target.value)} />
@@ -106,5 +74,20 @@ export function FiltersBar({ view, update, operationTypes, sources, onReset }: P
         </button>
       </div>
     </section>
+  )
+}
+
+/** A labelled dropdown whose first option, "All", clears the filter. */
+function SelectFilter({ label, value, options, onChange }: { label: string; value: string | undefined; options: readonly string[]; onChange: (v: string) => void }) {
+  return (
+    <label>
+      {label}
+      <select value={value ?? ''} onChange={(e) => onChange(e.target.value)}>
+        <option value="">All</option>
+        {options.map((o) => (
+          <option key={o}>{o}</option>
+        ))}
+      </select>
+    </label>
   )
 }
