@@ -1,5 +1,6 @@
 import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi'
 import {
+  EventInputSchema,
   FilterParamsShape,
   ListParamsSchema,
   deleteInChunks,
@@ -14,9 +15,7 @@ import { ApiError, toDetail, validationError, type ErrorDetail } from '../errors
 import { checkExtraKeys } from './extra.ts'
 import { defaultHook } from '../validation.ts'
 import { EventPageSchema, EventSchema, IngestBatchSchema, IngestBody, IngestResponse, ErrorSchema, errorResponses, json, MAX_BATCH } from '../schemas.ts'
-import type { AuthOptions } from '../auth.ts'
-import { requireRole } from '../auth.ts'
-import { EventInputSchema } from '@audit/core'
+import { requireRole, type AuthOptions } from '../auth.ts'
 
 export interface EventsDeps {
   audit: AuditLogger

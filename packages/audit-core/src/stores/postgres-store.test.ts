@@ -4,6 +4,8 @@ import { runStoreConformance } from '../testing/conformance.ts'
 import { migratePostgres, openPostgresStore } from './postgres-store.ts'
 
 let db: TestDatabase
+// so that a CI log shows which engine the suite ran on
+beforeAll(() => console.log(`postgres store conformance runs on: ${describeEngine()}`))
 runStoreConformance(`postgres.js on ${describeEngine()}`, {
   open: async () => {
     db = await createTestDatabase()
