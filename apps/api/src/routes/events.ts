@@ -59,10 +59,12 @@ const ingestRoute = createRoute({
 export function eventsRoutes(deps: EventsDeps) {
   const app = new OpenAPIHono({ defaultHook })
   const read = requireRole('read', deps.auth)
+  const ingest = requireRole('ingest', deps.auth)
+  const admin = requireRole('admin', deps.auth)
 
   app.use(ingestRoute.path, async (c, next) => {
-    if (c.req.method === 'POST') return requireRole('ingest', deps.auth)(c, next)
-    if (c.req.method === 'DELETE') return requireRole('admin', deps.auth)(c, next)
+    if (c.req.method === 'POST') return ingest(c, next)
+    if (c.req.method === 'DELETE') return admin(c, next)
     return read(c, next)
   })
   app.use('/:id', read)
