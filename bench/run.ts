@@ -66,7 +66,7 @@ function nsPerCall(n: number, fn: (i: number) => unknown): number {
 const nullStore: AuditStore = {
   kind: 'pglite',
   insertEvents: async (rows) => rows.length,
-  queryEvents: async () => ({ events: [], total: 0, totalCapped: false }),
+  queryEvents: async () => ({ events: [], total: 0, totalExact: true }),
   getEvent: async () => null,
   stats: async () => ({ total: 0, by_result: {}, by_operation_type: {}, by_source: {}, by_severity: {}, histogram: { bucket: 'hour', points: [] } }),
   deleteEvents: async () => 0,

@@ -31,6 +31,7 @@ runStoreConformance(`supabase-js over the RPC endpoint on ${describeEngine()}`, 
     await ctx.rpc.close()
     await ctx.db.drop()
   },
+  analyze: () => ctx.db.exec('analyze public.audit_events'),
 })
 
 describe(`RLS and grants on ${describeEngine()}`, () => {
@@ -49,7 +50,7 @@ describe(`RLS and grants on ${describeEngine()}`, () => {
   const calls: [string, Record<string, unknown>][] = [
     ['audit_insert_events', { p_events: [{ source: 'x', operation_type: 'x', result: 'success' }] }],
     ['audit_query_events', { p_filters: {} }],
-    ['audit_count_events', { p_filters: {} }],
+    ['audit_total_events', { p_filters: {} }],
     ['audit_get_event', { p_id: '01900000-0000-7000-8000-000000000001' }],
     ['audit_stats', { p_filters: {} }],
     ['audit_delete_events', { p_filters: { source: ['x'] } }],
@@ -106,7 +107,7 @@ describe(`RLS and grants on ${describeEngine()}`, () => {
 
   it('a bad JWT is refused with 401', async () => {
     const client = createClient(c.rpc.url, 'not.a.jwt', { auth: { persistSession: false, autoRefreshToken: false }, realtime: { transport: WebSocket as never } })
-    const { error, status } = await client.rpc('audit_count_events', { p_filters: {} })
+    const { error, status } = await client.rpc('audit_total_events', { p_filters: {} })
     expect(status).toBe(401)
     expect(error?.code).toBe('PGRST301')
   })

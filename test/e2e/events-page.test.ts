@@ -23,12 +23,13 @@ const all = [...seeded, XSS]
 const lastWeek = (f = {}) => referenceSort(referenceFilter(all, { start_date: new Date(now - 7 * DAY).toISOString(), ...f }))
 
 let browser: Browser
+let dist: string
 let server: Awaited<ReturnType<typeof startApp>>
 let page: Page
 const dialogs: string[] = []
 
 beforeAll(async () => {
-  const dist = await buildWeb()
+  dist = await buildWeb()
   server = await startApp(dist)
   await server.store.insertEvents(all)
   browser = await launchChromium()
@@ -236,5 +237,29 @@ describe('events page in Chromium', () => {
     expect(await page.textContent('.empty-state')).toContain('No events in this range')
     await page.click('button:has-text("Show the last 30 days")')
     await page.waitForURL(/range=30d/)
+  })
+
+  it('past AUDIT_COUNT_CAP shows the estimated total with ≈ and pages by has_more', async () => {
+    const capped = await startApp(dist, { countCap: 50 })
+    try {
+      await capped.store.insertEvents(all)
+      const expected = lastWeek()
+      await page.goto(`${capped.url}?size=100#token=${ADMIN}`)
+      await page.waitForSelector('table.events tbody tr[data-id]')
+      await settle()
+      expect(await page.textContent('[data-testid="total"]')).toMatch(/^≈ [\d,]+$/)
+      expect(await page.getAttribute('[data-testid="total"]', 'title')).toMatch(/estimated/i)
+      expect(await page.textContent('.range-label')).toMatch(/^1–100 of ≈ [\d,]+$/)
+      expect(await page.textContent('button:has-text("Export CSV")')).toMatch(/≈/)
+      const lastPage = Math.ceil(expected.length / 100)
+      await page.goto(`${capped.url}?size=100&page=${lastPage}#token=${ADMIN}`)
+      await page.waitForSelector('table.events tbody tr[data-id]')
+      await settle()
+      expect(await rowIds()).toEqual(expected.slice((lastPage - 1) * 100).map((e) => e.id))
+      expect(await page.isDisabled('button:has-text("Next")')).toBe(true)
+      expect(await page.isDisabled('button:has-text("Previous")')).toBe(false)
+    } finally {
+      await capped.close()
+    }
   })
 })

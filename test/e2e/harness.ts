@@ -21,10 +21,10 @@ export async function buildWeb(): Promise<string> {
 }
 
 /** The real app on a real socket, over a fresh PGlite store. */
-export async function startApp(webDist: string) {
+export async function startApp(webDist: string, opts: { countCap?: number } = {}) {
   const store: AuditStore = await openPgliteStore({ dataDir: 'memory://' })
   const audit = createAuditLogger({ store, log: { warn() {}, error() {} }, source: 'system' })
-  const app = createApp({ store, audit, keys: [apiKey('admin', ADMIN, 'e2e-admin'), apiKey('read', READ, 'e2e-reader')], webDist })
+  const app = createApp({ store, audit, keys: [apiKey('admin', ADMIN, 'e2e-admin'), apiKey('read', READ, 'e2e-reader')], webDist, ...opts })
   const server = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 })
   await new Promise((r) => server.once('listening', r))
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`

@@ -132,8 +132,23 @@ describe('events API', () => {
     it('answers the page envelope with defaults', async () => {
       const r = await t.call(E, { key: 'read' })
       expect(r.status).toBe(200)
-      expect(r.json).toMatchObject({ limit: 100, offset: 0, has_more: false, total: expect.any(Number) })
+      expect(r.json).toMatchObject({ limit: 100, offset: 0, has_more: false, total: expect.any(Number), total_exact: true })
       expect(r.json.events.length).toBe(r.json.total)
+    })
+
+    it('counts exactly up to AUDIT_COUNT_CAP, then answers an estimate flagged total_exact: false', async () => {
+      const c = await testApp({ countCap: 20, audit: { async: false } })
+      const events = Array.from({ length: 60 }, (_, i) => ({ source: 'api-service', operation_type: i < 10 ? 'few' : 'many', result: 'success' }))
+      expect((await c.call(E, { key: 'ingest', body: { events } })).status).toBe(201)
+      const many = await c.call(`${E}?limit=25`, { key: 'read' })
+      expect(many.json).toMatchObject({ total_exact: false, has_more: true })
+      expect(many.json.total).toBeGreaterThan(20)
+      const last = await c.call(`${E}?limit=25&offset=50`, { key: 'read' })
+      expect(last.json).toMatchObject({ total_exact: false, has_more: false })
+      expect(last.json.events).toHaveLength(10)
+      const few = await c.call(`${E}?operation_type=few&limit=5`, { key: 'read' })
+      expect(few.json).toMatchObject({ total: 10, total_exact: true, has_more: true })
+      await c.close()
     })
 
     it('404 for an unknown id and 422 for a malformed one', async () => {

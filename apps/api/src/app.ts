@@ -15,6 +15,7 @@ import { statsRoutes } from './routes/stats.ts'
 import { meRoutes } from './routes/me.ts'
 import { DEFAULT_WEB_DIST, webRoutes } from './routes/web.ts'
 import { DEFAULT_RETENTION, parseRetention, type RetentionPolicy } from './retention.ts'
+import { DEFAULT_COUNT_CAP } from './config.ts'
 import { systemRoutes } from './routes/system.ts'
 import { defaultHook } from './validation.ts'
 
@@ -28,6 +29,8 @@ export interface AppDeps {
   maxBodyBytes?: number
   /** AUDIT_EXPORT_MAX_ROWS (default 1,000,000). */
   exportMaxRows?: number
+  /** AUDIT_COUNT_CAP: a page's total is exact up to this many events, then estimated (default 10,000). */
+  countCap?: number
   /** AUDIT_RETENTION_DAYS, parsed (default debug:7,info:30,warning:60,error:90,critical:0). */
   retention?: RetentionPolicy
   /** CRON_SECRET: lets a scheduler call the retention endpoint. */
@@ -65,7 +68,7 @@ export function createApp(deps: AppDeps) {
   )
 
   app.route('/api/v1/audit/events/export', exportRoutes({ store: deps.store, auth, maxRows: deps.exportMaxRows ?? 1_000_000 }))
-  app.route('/api/v1/audit/events', eventsRoutes({ audit: deps.audit, store: deps.store, auth }))
+  app.route('/api/v1/audit/events', eventsRoutes({ audit: deps.audit, store: deps.store, auth, countCap: deps.countCap ?? DEFAULT_COUNT_CAP }))
   app.route('/api/v1/audit/stats', statsRoutes({ store: deps.store, auth }))
   app.route(
     '/api/v1/audit/retention',

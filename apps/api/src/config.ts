@@ -2,6 +2,9 @@ import { ConfigError, loadConfig, type AuditConfig } from '@audit/core'
 import { parseApiKeys, type ApiKey } from './auth.ts'
 import { DEFAULT_RETENTION, parseRetention, parseSchedule, type RetentionPolicy } from './retention.ts'
 
+/** Totals are exact up to this many events, estimated past it (see bench/README.md). */
+export const DEFAULT_COUNT_CAP = 10_000
+
 /** Everything the server reads from its environment. */
 export interface ServerConfig {
   audit: AuditConfig
@@ -14,6 +17,7 @@ export interface ServerConfig {
   trustProxy: boolean
   logLevel: string
   exportMaxRows: number
+  countCap: number
   retention: RetentionPolicy
   /** null: no in-process schedule. */
   retentionSchedule: { hour: number; minute: number } | null
@@ -45,6 +49,8 @@ export function loadServerConfig(env: Record<string, string | undefined> = proce
   }
   const exportMaxRows = Number(env.AUDIT_EXPORT_MAX_ROWS ?? 1_000_000)
   if (!Number.isInteger(exportMaxRows) || exportMaxRows < 1) problems.push(`AUDIT_EXPORT_MAX_ROWS must be a positive whole number, got "${env.AUDIT_EXPORT_MAX_ROWS}"`)
+  const countCap = Number(env.AUDIT_COUNT_CAP ?? DEFAULT_COUNT_CAP)
+  if (!Number.isInteger(countCap) || countCap < 1) problems.push(`AUDIT_COUNT_CAP must be a positive whole number, got "${env.AUDIT_COUNT_CAP}"`)
   let retention = parseRetention(DEFAULT_RETENTION)
   let retentionSchedule: ServerConfig['retentionSchedule'] = null
   try {
@@ -64,6 +70,7 @@ export function loadServerConfig(env: Record<string, string | undefined> = proce
     trustProxy: ['1', 'true', 'yes'].includes((env.AUDIT_TRUST_PROXY ?? '').toLowerCase()),
     logLevel: env.LOG_LEVEL ?? 'info',
     exportMaxRows,
+    countCap,
     retention,
     retentionSchedule,
   }

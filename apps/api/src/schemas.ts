@@ -47,7 +47,8 @@ export const IngestResponse = z.object({ accepted: z.number().int(), ids: z.arra
 export const EventPageSchema = z
   .object({
     events: z.array(EventSchema),
-    total: z.number().int(),
+    total: z.number().int().describe('How many match: exact up to AUDIT_COUNT_CAP, the planner\'s estimate past it'),
+    total_exact: z.boolean().describe('False when `total` is an estimate (more than AUDIT_COUNT_CAP match)'),
     limit: z.number().int(),
     offset: z.number().int(),
     has_more: z.boolean(),

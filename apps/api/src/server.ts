@@ -57,6 +57,7 @@ async function main() {
     maxBodyBytes: config.maxBodyBytes,
     trustProxy: config.trustProxy,
     exportMaxRows: config.exportMaxRows,
+    countCap: config.countCap,
     retention: config.retention,
     cronSecret: config.cronSecret,
   })

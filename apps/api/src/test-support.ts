@@ -9,11 +9,11 @@ export const KEYS = {
 } as const
 
 /** An app over a store (a fresh in-memory PGlite by default) with one key of each role. */
-export async function testApp(opts: { store?: AuditStore; audit?: Partial<AuditLoggerOptions>; maxBodyBytes?: number } = {}) {
+export async function testApp(opts: { store?: AuditStore; audit?: Partial<AuditLoggerOptions>; maxBodyBytes?: number; countCap?: number } = {}) {
   const store = opts.store ?? (await openPgliteStore({ dataDir: 'memory://' }))
   const audit = createAuditLogger({ store, log: { warn() {}, error() {} }, source: 'system', ...opts.audit })
   const keys = [apiKey('admin', KEYS.admin, 'admin-key'), apiKey('read', KEYS.read, 'read-key'), apiKey('ingest', KEYS.ingest, 'ingest-key')]
-  const app = createApp({ store, audit, keys, ...(opts.maxBodyBytes ? { maxBodyBytes: opts.maxBodyBytes } : {}) })
+  const app = createApp({ store, audit, keys, ...(opts.maxBodyBytes ? { maxBodyBytes: opts.maxBodyBytes } : {}), ...(opts.countCap ? { countCap: opts.countCap } : {}) })
   type Init = { key?: keyof typeof KEYS | string | null; body?: unknown; headers?: Record<string, string>; method?: string }
   async function call(path: string, init: Init = {}) {
     const headers: Record<string, string> = { ...init.headers }

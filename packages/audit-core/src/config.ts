@@ -41,6 +41,7 @@ const EnvSchema = z.object({
   AUDIT_LOGGING_QUEUE_SIZE: int('AUDIT_LOGGING_QUEUE_SIZE', 1000, 1),
   AUDIT_BATCH_SIZE: int('AUDIT_BATCH_SIZE', 100, 1, 10_000),
   AUDIT_FLUSH_INTERVAL_MS: int('AUDIT_FLUSH_INTERVAL_MS', 1000, 1),
+  AUDIT_WRITE_CONCURRENCY: int('AUDIT_WRITE_CONCURRENCY', 2, 1, 16),
   AUDIT_RETRY_BASE_MS: int('AUDIT_RETRY_BASE_MS', 200, 1),
   AUDIT_RETRY_MAX_MS: int('AUDIT_RETRY_MAX_MS', 30_000, 1),
   AUDIT_SHUTDOWN_DEADLINE_MS: int('AUDIT_SHUTDOWN_DEADLINE_MS', 10_000, 0),
@@ -67,6 +68,8 @@ export interface AuditConfig {
   batchSize: number
   /** AUDIT_FLUSH_INTERVAL_MS: flush at least this often. */
   flushIntervalMs: number
+  /** AUDIT_WRITE_CONCURRENCY: batches written at the same time (2 doubles ingest on a server; see bench/README.md). */
+  writeConcurrency: number
   /** AUDIT_RETRY_BASE_MS / AUDIT_RETRY_MAX_MS: backoff of a failed batch. */
   retryBaseMs: number
   retryMaxMs: number
@@ -105,6 +108,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     queueSize: e.AUDIT_LOGGING_QUEUE_SIZE,
     batchSize: e.AUDIT_BATCH_SIZE,
     flushIntervalMs: e.AUDIT_FLUSH_INTERVAL_MS,
+    writeConcurrency: e.AUDIT_WRITE_CONCURRENCY,
     retryBaseMs: e.AUDIT_RETRY_BASE_MS,
     retryMaxMs: e.AUDIT_RETRY_MAX_MS,
     shutdownDeadlineMs: e.AUDIT_SHUTDOWN_DEADLINE_MS,

@@ -10,12 +10,17 @@ type Store = AuditStore & { db: PGlite }
 
 /** A real PGlite store whose writes can be made to fail like a database that is down. */
 function flaky(store: Store) {
-  const state = { down: false, calls: 0 }
+  const state = { down: false, calls: 0, writing: 0, maxWriting: 0 }
   const wrapped: Store = Object.assign(Object.create(store) as Store, {
     insertEvents: async (rows: readonly EventRow[]) => {
       state.calls++
       if (state.down) throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' })
-      return store.insertEvents(rows)
+      state.maxWriting = Math.max(state.maxWriting, ++state.writing)
+      try {
+        return await store.insertEvents(rows)
+      } finally {
+        state.writing--
+      }
     },
   })
   return { store: wrapped, state }
@@ -82,7 +87,8 @@ describe('batching queue (fake timers)', () => {
 
   it('retries with exponential backoff while the store is down and writes every event exactly once', async () => {
     fake()
-    const t = setup({ retryBaseMs: 100, retryMaxMs: 10_000 })
+    // one writer, so that the attempts counted are one batch's backoff
+    const t = setup({ retryBaseMs: 100, retryMaxMs: 10_000, writeConcurrency: 1 })
     t.state.down = true
     const ids = []
     for (let i = 0; i < 50; i++) ids.push(await t.audit.logEvent(t.event(i)))
@@ -101,6 +107,17 @@ describe('batching queue (fake timers)', () => {
     expect(t.audit.stats()).toMatchObject({ enqueued: 50, written: 50, dropped: 0, rejected: 0, queueDepth: 0 })
     expect(t.audit.stats().retried).toBeGreaterThan(0)
     expect(t.log.warn).toHaveBeenCalled()
+  })
+
+  it('writes up to writeConcurrency batches at once, each event exactly once', async () => {
+    const t = setup({ batchSize: 50, writeConcurrency: 2, queueSize: 10_000 })
+    const ids = []
+    for (let i = 0; i < 1_000; i++) ids.push(await t.audit.logEvent(t.event(i)))
+    await t.audit.flush()
+    expect(t.state.maxWriting).toBe(2)
+    const written = await rows(`operator = '${t.tag}'`)
+    expect(written.map((r) => r.id).sort()).toEqual([...ids].sort())
+    expect(t.audit.stats()).toMatchObject({ enqueued: 1_000, written: 1_000, dropped: 0, rejected: 0, queueDepth: 0 })
   })
 
   it('drops what a full queue cannot hold while the store is down, and accounts for every event', async () => {

@@ -21,6 +21,7 @@ export interface EventsDeps {
   audit: AuditLogger
   store: AuditStore
   auth: AuthOptions
+  countCap: number
 }
 
 const listRoute = createRoute({
@@ -77,10 +78,19 @@ export function eventsRoutes(deps: EventsDeps) {
       limit: p.limit,
       offset: p.offset,
       order: p.order,
+      countCap: deps.countCap,
       ...(p.after ? { after: p.after } : {}),
     })
+    const seen = p.offset + page.events.length
     return c.json(
-      { events: page.events, total: page.total, limit: p.limit, offset: p.offset, has_more: p.offset + page.events.length < page.total },
+      {
+        events: page.events,
+        total: page.total,
+        total_exact: page.totalExact,
+        limit: p.limit,
+        offset: p.offset,
+        has_more: page.totalExact ? seen < page.total : page.events.length === p.limit,
+      },
       200,
     )
   })

@@ -42,8 +42,8 @@ export function exportRoutes(deps: { store: AuditStore; auth: AuthOptions; maxRo
   app.openapi(route, async (c) => {
     const p = c.req.valid('query')
     const filters = toFilters(p, checkExtraKeys(c))
-    const capped = await deps.store.queryEvents({ filters, limit: 0, countCap: deps.maxRows + 1 })
-    if (capped.total > deps.maxRows) {
+    const capped = await deps.store.queryEvents({ filters, limit: 0, countCap: deps.maxRows })
+    if (!capped.totalExact) {
       const exact = await deps.store.queryEvents({ filters, limit: 0 })
       throw new ApiError(422, [
         {

@@ -36,6 +36,8 @@ export interface BatchQueueOptions<T, R> {
   write: (rows: R[]) => Promise<unknown>
   /** True when the error is about the rows' data: the batch is split to isolate the bad row. */
   isDataError: (err: unknown) => boolean
+  /** Batches written at the same time (default 1). Each has its own retries; events are not ordered across batches. */
+  concurrency?: number
   /** Called for each rejected event, after it is counted. */
   onReject?: (item: T | R, reason: string) => void
   /** Called after each flush with its duration. */
@@ -57,12 +59,13 @@ export class RejectedEventError extends Error {
 }
 
 /**
- * A bounded in-memory queue written in batches by a single flusher.
+ * A bounded in-memory queue written in batches off the caller's path.
  *
  * - `enqueue` is O(1): no I/O, no serialization; a full queue drops the new
  *   event, counts it and warns (rate-limited).
  * - A batch is written when `batchSize` are queued or `flushIntervalMs` after
- *   the first one arrived (timer unref'd); one write is in flight at a time.
+ *   the first one arrived (timer unref'd); up to `concurrency` batches are
+ *   written at once (the rows of one are validated while another is written).
  * - A transient failure keeps the batch (it still holds its room in the
  *   queue) and retries it with exponential backoff; a data error splits the
  *   batch until the bad event is alone, which is rejected while the rest are
@@ -70,14 +73,16 @@ export class RejectedEventError extends Error {
  */
 export class BatchQueue<T, R> {
   private items: T[] = []
+  /** Events taken off `items` by a writer and not yet written or rejected. */
   private inFlight = 0
-  private draining: Promise<void> | null = null
+  private readonly writers = new Set<Promise<void>>()
   private timer: NodeJS.Timeout | null = null
+  private drainScheduled = false
   private forceDrain = false
   private closed = false
   private abandonAt = Infinity
   private reported = false
-  private wakeSleeper: (() => void) | null = null
+  private readonly sleepers = new Set<() => void>()
   private lastWarn = new Map<string, { at: number; suppressed: number }>()
   private readonly counters = { enqueued: 0, written: 0, failed: 0, retried: 0, dropped: 0, rejected: 0, lastFlushMs: 0 }
 
@@ -101,13 +106,15 @@ export class BatchQueue<T, R> {
     }
     this.items.push(item)
     if (this.items.length >= this.opts.batchSize) {
-      if (!this.draining) setImmediate(() => this.startDrain())
-    } else if (!this.timer && !this.draining) {
-      this.timer = setTimeout(() => {
-        this.timer = null
-        this.startDrain()
-      }, this.opts.flushIntervalMs)
-      this.timer.unref()
+      if (!this.drainScheduled && this.writers.size < this.concurrency) {
+        this.drainScheduled = true
+        setImmediate(() => {
+          this.drainScheduled = false
+          this.startWriters(false)
+        })
+      }
+    } else if (!this.timer && this.writers.size === 0) {
+      this.armTimer()
     }
     return true
   }
@@ -170,14 +177,10 @@ export class BatchQueue<T, R> {
 
   /** Writes everything queued so far; resolves when the queue is empty (retrying as long as it takes). */
   async flush(): Promise<void> {
-    while ((this.items.length > 0 || this.draining) && Date.now() < this.abandonAt) {
-      if (this.draining) {
-        this.forceDrain = true
-        await this.draining
-      } else {
-        this.forceDrain = true
-        this.startDrain()
-      }
+    while ((this.items.length > 0 || this.writers.size > 0) && Date.now() < this.abandonAt) {
+      this.forceDrain = true
+      this.startWriters(true)
+      await Promise.all(this.writers)
     }
   }
 
@@ -194,7 +197,7 @@ export class BatchQueue<T, R> {
     let deadline: NodeJS.Timeout | undefined
     const timedOut = new Promise<void>((resolve) => {
       deadline = setTimeout(() => {
-        this.wakeSleeper?.()
+        for (const wake of this.sleepers) wake()
         resolve()
       }, deadlineMs)
     })
@@ -211,59 +214,65 @@ export class BatchQueue<T, R> {
     return { written: this.counters.written - writtenBefore, unwritten }
   }
 
-  private startDrain(): void {
-    if (this.draining || this.items.length === 0) return
+  private get concurrency(): number {
+    return Math.max(1, this.opts.concurrency ?? 1)
+  }
+
+  private armTimer(): void {
+    this.timer = setTimeout(() => {
+      this.timer = null
+      this.startWriters(true)
+    }, this.opts.flushIntervalMs)
+    this.timer.unref()
+  }
+
+  /**
+   * Starts writers (up to `concurrency`) while there is a full batch for each;
+   * `partial` also sends a batch smaller than `batchSize` (interval or flush).
+   */
+  private startWriters(partial: boolean): void {
     if (this.timer) {
       clearTimeout(this.timer)
       this.timer = null
     }
-    this.draining = this.drain()
-      .catch((err: unknown) => {
-        // A bug in a hook must not kill the process nor lose the batch silently.
-        this.opts.log.error({ err: errorText(err), queueDepth: this.depth }, 'audit queue flush failed unexpectedly')
-      })
-      .finally(() => {
-      this.draining = null
-      this.forceDrain = false
-      if (this.items.length > 0 && !this.closed) {
-        // A partial batch is left: wait for more, or for the interval.
-        if (this.items.length >= this.opts.batchSize) setImmediate(() => this.startDrain())
-        else if (!this.timer) {
-          this.timer = setTimeout(() => {
-            this.timer = null
-            this.startDrain()
-          }, this.opts.flushIntervalMs)
-          this.timer.unref()
-        }
-      }
-    })
+    while (
+      this.writers.size < this.concurrency &&
+      (this.items.length >= this.opts.batchSize || (partial && this.items.length > 0))
+    ) {
+      const writer: Promise<void> = this.writeBatches()
+        .catch((err: unknown) => {
+          // A bug must not kill the process; the rows it held are reported by the counters.
+          this.opts.log.error({ err: errorText(err), queueDepth: this.depth }, 'audit queue flush failed unexpectedly')
+        })
+        .finally(() => {
+          this.writers.delete(writer)
+          if (this.writers.size > 0) return
+          this.forceDrain = false
+          if (this.items.length === 0 || this.closed) return
+          // Left: a full batch (write it now), or a partial one (wait for more, or for the interval).
+          if (this.items.length >= this.opts.batchSize) setImmediate(() => this.startWriters(false))
+          else if (!this.timer) this.armTimer()
+        })
+      this.writers.add(writer)
+    }
   }
 
-  private async drain(): Promise<void> {
+  /** One writer: takes a batch, writes it, and goes on while full batches (or, when flushing, any) are waiting. */
+  private async writeBatches(): Promise<void> {
     do {
       const batch = this.items.splice(0, this.opts.batchSize)
-      this.inFlight = batch.length
+      this.inFlight += batch.length
       const t0 = performance.now()
       const rows: R[] = []
       for (const item of batch) {
         try {
           rows.push(this.opts.prepare(item))
         } catch (err) {
+          this.settle(1, 'rejected')
           this.reject(item, err)
-          this.inFlight--
         }
       }
-      let lost: boolean
-      try {
-        lost = await this.writeRows(rows, 0)
-      } catch (err) {
-        // Unexpected (a hook threw): keep the batch for the next flush; ids make a re-send harmless.
-        this.items.unshift(...batch)
-        this.inFlight = 0
-        throw err
-      }
-      if (lost) return // shut down past its deadline; the rest is reported by shutdown()
-      this.inFlight = 0
+      if (await this.writeRows(rows, 0)) return // shut down past its deadline; shutdown() reports the rest
       this.finishFlush(t0, rows.length)
     } while (this.items.length >= this.opts.batchSize || (this.forceDrain && this.items.length > 0))
   }
@@ -274,16 +283,13 @@ export class BatchQueue<T, R> {
     for (;;) {
       try {
         await this.opts.write(rows)
-        this.counters.written += rows.length
-        // Written after shutdown had already reported it lost: correct the count.
-        if (this.reported) this.counters.dropped -= rows.length
-        else this.inFlight -= rows.length
+        this.settle(rows.length, 'written')
         return false
       } catch (err) {
         if (this.isDataError(err)) {
           if (rows.length === 1) {
+            this.settle(1, 'rejected')
             this.reject(rows[0] as R, err)
-            this.inFlight--
             return false
           }
           const mid = rows.length >>> 1
@@ -301,6 +307,13 @@ export class BatchQueue<T, R> {
     }
   }
 
+  /** Counts in-flight events as written or rejected; after shutdown reported them dropped, corrects that count. */
+  private settle(n: number, outcome: 'written' | 'rejected'): void {
+    if (outcome === 'written') this.counters.written += n
+    if (this.reported) this.counters.dropped -= n
+    else this.inFlight -= n
+  }
+
   private isDataError(err: unknown): boolean {
     try {
       return this.opts.isDataError(err)
@@ -311,29 +324,36 @@ export class BatchQueue<T, R> {
 
   private sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
-      const t = setTimeout(done, ms)
-      function done() {
+      const wake = () => {
         clearTimeout(t)
+        this.sleepers.delete(wake)
         resolve()
       }
-      this.wakeSleeper = () => {
-        this.wakeSleeper = null
-        done()
-      }
+      const t = setTimeout(wake, ms)
+      this.sleepers.add(wake)
     })
   }
 
   private finishFlush(t0: number, rows: number): void {
     const ms = performance.now() - t0
     this.counters.lastFlushMs = ms
-    this.opts.onFlush?.(ms, rows)
+    this.hook(() => this.opts.onFlush?.(ms, rows))
+  }
+
+  /** Runs a caller's hook; one that throws is logged, never lets an event go unaccounted. */
+  private hook(fn: () => void): void {
+    try {
+      fn()
+    } catch (err) {
+      this.opts.log.error({ err: errorText(err) }, 'audit queue hook threw')
+    }
   }
 
   private reject(item: T | R, err: unknown): void {
     this.counters.rejected++
     const reason = errorText(err)
     this.opts.log.error({ reason, event: item }, 'audit event rejected')
-    this.opts.onReject?.(item, reason)
+    this.hook(() => this.opts.onReject?.(item, reason))
   }
 
   private warnLimited(key: string, obj: object, msg: string): void {

@@ -33,17 +33,17 @@ export interface EventQuery {
   order?: SortOrder
   /** Keyset cursor: the id of the last event of the previous page. */
   after?: string
-  /** Stop counting at this many rows; the page then says the total is a lower bound. */
+  /** Count exactly up to this many rows; past it `total` is the planner's estimate and `totalExact` is false. */
   countCap?: number
-  /** Skip counting (export pages); `total` is then -1. Default true. */
+  /** Skip counting (export pages); `total` is then -1. Default true. `limit: 0` counts without reading a page. */
   withTotal?: boolean
 }
 
 export interface EventPage<E> {
   events: E[]
   total: number
-  /** True when counting stopped at the cap: `total` is a lower bound. */
-  totalCapped: boolean
+  /** False when more than `countCap` matched: `total` is then an estimate, always above the cap. */
+  totalExact: boolean
 }
 
 const ISO_DATE = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/i

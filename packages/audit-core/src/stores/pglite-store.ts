@@ -37,5 +37,29 @@ export async function openPgliteStore(options: PgliteStoreOptions): Promise<Audi
     { query: async (text, params) => (await db.query(text, params)).rows as never },
     () => db.close(),
   )
+  // PGlite has no autovacuum: refresh the planner's statistics as its
+  // defaults would (after 50 + 10% of the rows changed), so that plans and
+  // estimated totals follow the table as it grows.
+  let changed = 0
+  let tuples = 0
+  const analyzeWhenDue = async (n: number) => {
+    changed += n
+    if (changed <= 50 + 0.1 * tuples) return
+    changed = 0
+    await db.exec('analyze public.audit_events')
+    const [r] = (await db.query<{ n: number }>("select reltuples::float8 as n from pg_class where oid = 'public.audit_events'::regclass")).rows
+    tuples = Math.max(0, r?.n ?? 0)
+  }
+  const { insertEvents, deleteEvents } = store
+  store.insertEvents = async (rows) => {
+    const n = await insertEvents(rows)
+    await analyzeWhenDue(n)
+    return n
+  }
+  store.deleteEvents = async (filters, limit) => {
+    const n = await deleteEvents(filters, limit)
+    await analyzeWhenDue(n)
+    return n
+  }
   return Object.assign(store, { db })
 }

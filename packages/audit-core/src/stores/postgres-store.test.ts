@@ -12,6 +12,7 @@ runStoreConformance(`postgres.js on ${describeEngine()}`, {
     return openPostgresStore({ databaseUrl: db.url, max: db.maxConnections })
   },
   cleanup: () => db.drop(),
+  analyze: () => db.exec('analyze public.audit_events'),
 })
 
 describe(`postgres migrations on ${describeEngine()}`, () => {

@@ -1,6 +1,6 @@
 import type { AuditEvent, EventRow } from '../schema/event.ts'
 import type { EventFilters, EventPage, EventQuery, EventStats, StatsQuery } from '../schema/query.ts'
-import { isDataSqlState, toAuditEvent, type AuditStore, type StoreKind } from './store.ts'
+import { NO_TOTAL, isDataSqlState, toAuditEvent, type AuditStore, type StoreKind, type TotalJson } from './store.ts'
 
 /** The one thing the SQL stores need from a driver: a parameterised query. */
 export interface SqlClient {
@@ -17,35 +17,33 @@ export function createSqlStore(kind: StoreKind, client: SqlClient, close: () => 
     kind,
     async insertEvents(rows: readonly EventRow[]) {
       if (rows.length === 0) return 0
-      const [r] = await client.query<{ n: number }>('select public.audit_insert_events($1::text::jsonb) as n', [
+      const [r] = await client.query<{ n: number }>('select public.audit_insert_events($1::text::json) as n', [
         JSON.stringify(rows),
       ])
       return Number(r?.n ?? 0)
     },
     async queryEvents(query: EventQuery): Promise<EventPage<AuditEvent>> {
       const filters = JSON.stringify(query.filters)
-      const counting = query.withTotal !== false
       const [rows, counted] = await Promise.all([
-        client.query('select * from public.audit_query_events($1::text::jsonb, $2::int, $3::int, $4::text, $5::uuid)', [
-          filters,
-          query.limit,
-          query.offset ?? 0,
-          query.order ?? 'desc',
-          query.after ?? null,
-        ]),
-        counting
-          ? client.query<{ n: string | number }>('select public.audit_count_events($1::text::jsonb, $2::bigint) as n', [
+        query.limit > 0
+          ? client.query('select * from public.audit_query_events($1::text::jsonb, $2::int, $3::int, $4::text, $5::uuid)', [
+              filters,
+              query.limit,
+              query.offset ?? 0,
+              query.order ?? 'desc',
+              query.after ?? null,
+            ])
+          : Promise.resolve([]),
+        query.withTotal !== false
+          ? client.query<{ t: TotalJson | string }>('select public.audit_total_events($1::text::jsonb, $2::bigint) as t', [
               filters,
               query.countCap ?? null,
             ])
-          : Promise.resolve([{ n: -1 }]),
+          : Promise.resolve([{ t: NO_TOTAL }]),
       ])
-      const total = Number(counted[0]?.n ?? 0)
-      return {
-        events: rows.map(toAuditEvent),
-        total,
-        totalCapped: query.countCap !== undefined && total >= query.countCap,
-      }
+      const t = counted[0]?.t
+      const total = typeof t === 'string' ? (JSON.parse(t) as TotalJson) : (t ?? NO_TOTAL)
+      return { events: rows.map(toAuditEvent), total: Number(total.total), totalExact: total.exact }
     },
     async getEvent(id: string) {
       const rows = await client.query('select * from public.audit_get_event($1::uuid)', [id])

@@ -18,7 +18,7 @@ export interface AuditStore {
    * {@link AuditStore.isDataError} classifies.
    */
   insertEvents(rows: readonly EventRow[]): Promise<number>
-  /** One page of events that match, with their total (capped when `countCap` is set). */
+  /** One page of events that match, with their total (an estimate past `countCap`). */
   queryEvents(query: EventQuery): Promise<EventPage<AuditEvent>>
   /** One event, or null. */
   getEvent(id: string): Promise<AuditEvent | null>
@@ -53,6 +53,13 @@ export async function deleteInChunks(store: AuditStore, filters: EventFilters, c
 }
 
 /** Data exceptions (22) and integrity constraint violations (23). */
+/** What audit_total_events returns. */
+export interface TotalJson {
+  total: number | string
+  exact: boolean
+}
+export const NO_TOTAL: TotalJson = { total: -1, exact: true }
+
 export function isDataSqlState(code: unknown): boolean {
   return typeof code === 'string' && /^2[23][0-9A-Z]{3}$/.test(code)
 }

@@ -2,7 +2,7 @@ import { createClient, type SupabaseClient } from '@supabase/supabase-js'
 import WebSocket from 'ws'
 import type { AuditEvent, EventRow } from '../schema/event.ts'
 import type { EventFilters, EventPage, EventQuery, EventStats, StatsQuery } from '../schema/query.ts'
-import { isDataSqlState, toAuditEvent, type AuditStore } from './store.ts'
+import { NO_TOTAL, isDataSqlState, toAuditEvent, type AuditStore, type TotalJson } from './store.ts'
 
 export interface SupabaseStoreOptions {
   /** SUPABASE_URL */
@@ -63,22 +63,21 @@ export function openSupabaseStore(options: SupabaseStoreOptions): AuditStore & {
     },
     async queryEvents(query: EventQuery): Promise<EventPage<AuditEvent>> {
       if (query.limit > MAX_PAGE) throw new RangeError(`the supabase store pages at most ${MAX_PAGE} rows (PostgREST max rows)`)
-      const counting = query.withTotal !== false
       const [rows, total] = await Promise.all([
-        rpc<Record<string, unknown>[]>('audit_query_events', {
-          p_filters: query.filters,
-          p_limit: query.limit,
-          p_offset: query.offset ?? 0,
-          p_order: query.order ?? 'desc',
-          p_after: query.after ?? null,
-        }),
-        counting ? rpc<number>('audit_count_events', { p_filters: query.filters, p_cap: query.countCap ?? null }) : Promise.resolve(-1),
+        query.limit > 0
+          ? rpc<Record<string, unknown>[]>('audit_query_events', {
+              p_filters: query.filters,
+              p_limit: query.limit,
+              p_offset: query.offset ?? 0,
+              p_order: query.order ?? 'desc',
+              p_after: query.after ?? null,
+            })
+          : Promise.resolve([]),
+        query.withTotal !== false
+          ? rpc<TotalJson>('audit_total_events', { p_filters: query.filters, p_cap: query.countCap ?? null })
+          : Promise.resolve(NO_TOTAL),
       ])
-      return {
-        events: rows.map(toAuditEvent),
-        total: Number(total),
-        totalCapped: query.countCap !== undefined && Number(total) >= query.countCap,
-      }
+      return { events: rows.map(toAuditEvent), total: Number(total.total), totalExact: total.exact }
     },
     async getEvent(id: string) {
       const rows = await rpc<Record<string, unknown>[]>('audit_get_event', { p_id: id })

@@ -14,6 +14,8 @@ export interface TestDatabase {
    * queries from two connections would interleave: 1 there.
    */
   maxConnections: number
+  /** Runs statements as the database owner, beside whatever pool the test opened. */
+  exec(sql: string): Promise<void>
   drop(): Promise<void>
 }
 
@@ -34,6 +36,14 @@ export async function createTestDatabase(): Promise<TestDatabase> {
       url: url.toString(),
       engine: 'server',
       maxConnections: 10,
+      async exec(text) {
+        const sql = postgres(url.toString(), { max: 1, onnotice: () => {} })
+        try {
+          await sql.unsafe(text)
+        } finally {
+          await sql.end()
+        }
+      },
       async drop() {
         await admin.unsafe(`drop database if exists ${name} with (force)`)
         await admin.end()
@@ -47,6 +57,9 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     url: `postgres://postgres@${server.getServerConn()}/postgres`,
     engine: 'pglite',
     maxConnections: 1,
+    async exec(text) {
+      await db.exec(text)
+    },
     async drop() {
       await server.stop()
       await db.close()

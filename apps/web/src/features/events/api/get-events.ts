@@ -5,6 +5,8 @@ import { apiJson, toQuery } from '../../../lib/api-client.ts'
 export interface EventsPage {
   events: AuditEvent[]
   total: number
+  /** False when `total` is the server's estimate (more than AUDIT_COUNT_CAP match). */
+  total_exact: boolean
   limit: number
   offset: number
   has_more: boolean

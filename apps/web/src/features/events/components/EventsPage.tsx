@@ -15,7 +15,7 @@ import { FiltersBar } from './FiltersBar.tsx'
 import { Histogram } from './Histogram.tsx'
 import { Pagination } from './Pagination.tsx'
 import { PurgeDialog } from './PurgeDialog.tsx'
-import { formatCount } from './format.ts'
+import { ESTIMATE_TITLE, formatCount, formatTotal } from './format.ts'
 import { SignIn } from '../../auth/components/SignIn.tsx'
 
 const REFRESH_MS = 30_000
@@ -51,6 +51,7 @@ export function EventsPage() {
 
   const page = events.data
   const total = page?.total ?? 0
+  const exact = page?.total_exact ?? true
   const open = (e: AuditEvent) => update({ event: e.id })
   const refresh = () => {
     setAnchor(Date.now())
@@ -99,7 +100,10 @@ export function EventsPage() {
 
       <section className="summary" aria-label="Summary">
         <div className="totals">
-          <strong data-testid="total">{formatCount(total)}</strong> events
+          <strong data-testid="total" title={exact ? undefined : ESTIMATE_TITLE}>
+            {formatTotal(total, exact)}
+          </strong>{' '}
+          events
           {stats.data && (
             <span className="by-result">
               <span className="dot success" /> {formatCount(stats.data.by_result.success ?? 0)}
@@ -110,7 +114,7 @@ export function EventsPage() {
         </div>
         <Histogram stats={stats.data} />
         <div className="actions">
-          <ExportButton filters={filters} total={total} />
+          <ExportButton filters={filters} total={total} exact={exact} />
           {me.data?.role === 'admin' && (
             <button type="button" className="danger-outline" onClick={() => setPurging(true)} disabled={total === 0}>
               Delete…
@@ -150,6 +154,8 @@ export function EventsPage() {
             page={view.page}
             size={view.size}
             total={total}
+            exact={exact}
+            hasMore={page?.has_more ?? false}
             shown={page?.events.length ?? 0}
             onPage={(p) => update({ page: p })}
             onSize={(s) => update({ size: s, page: 1 })}
@@ -158,7 +164,7 @@ export function EventsPage() {
       )}
 
       {view.event && <EventDetail key={view.event} id={view.event} initial={page?.events.find((e) => e.id === view.event)} onClose={() => update({ event: undefined })} />}
-      {purging && <PurgeDialog filters={filters} count={total} onClose={() => setPurging(false)} />}
+      {purging && <PurgeDialog filters={filters} count={total} exact={exact} onClose={() => setPurging(false)} />}
       <footer className="foot muted small">
         {view.range === 'custom' ? 'Custom range' : `Last ${view.range.replace('h', ' hours').replace('d', ' days')}`} · times in your time zone ({Intl.DateTimeFormat().resolvedOptions().timeZone}) ·{' '}
         <a href="/docs">API docs</a>

@@ -1,15 +1,16 @@
 import { useEffect, useRef } from 'react'
 import { useDeleteEvents } from '../api/delete-events.ts'
-import { formatCount, formatLocal } from './format.ts'
+import { formatCount, formatLocal, formatTotal } from './format.ts'
 
 interface Props {
   filters: Record<string, string | undefined>
   count: number
+  exact: boolean
   onClose: () => void
 }
 
 /** Admin only: deletes what the filters match, after showing how many will go. */
-export function PurgeDialog({ filters, count, onClose }: Props) {
+export function PurgeDialog({ filters, count, exact, onClose }: Props) {
   const ref = useRef<HTMLDialogElement>(null)
   const m = useDeleteEvents()
   useEffect(() => {
@@ -27,7 +28,7 @@ export function PurgeDialog({ filters, count, onClose }: Props) {
       ) : (
         <>
           <p>
-            <strong>{formatCount(count)} events</strong> match the current filters from {start ? formatLocal(start) : 'the beginning'} to {formatLocal(end)}. Deleting them cannot be
+            <strong>{formatTotal(count, exact)} events</strong> match the current filters from {start ? formatLocal(start) : 'the beginning'} to {formatLocal(end)}. Deleting them cannot be
             undone; the deletion itself is recorded.
           </p>
           {m.isError && <p className="error">{m.error.message}</p>}
@@ -39,7 +40,7 @@ export function PurgeDialog({ filters, count, onClose }: Props) {
         </button>
         {!m.isSuccess && (
           <button type="button" className="danger" disabled={m.isPending || count === 0 || !start} onClick={() => m.mutate({ ...filters, end_date: end })}>
-            {m.isPending ? 'Deleting…' : `Delete ${formatCount(count)} events`}
+            {m.isPending ? 'Deleting…' : exact ? `Delete ${formatCount(count)} events` : 'Delete all matching events'}
           </button>
         )}
       </footer>

@@ -5,6 +5,9 @@ export const formatLocal = (iso: string) => local.format(new Date(iso))
 /** The exact UTC instant, for a tooltip. */
 export const formatUtc = (iso: string) => `${iso.replace('T', ' ').replace(/\.(\d{3})Z$/, '.$1')} UTC`.replace('Z UTC', ' UTC')
 export const formatCount = (n: number) => new Intl.NumberFormat().format(n)
+/** A total from the API: past AUDIT_COUNT_CAP it is an estimate, shown with ≈. */
+export const formatTotal = (n: number, exact: boolean) => (exact ? formatCount(n) : `≈ ${formatCount(n)}`)
+export const ESTIMATE_TITLE = 'Estimated: too many events match to count them exactly on every refresh'
 
 export function formatDuration(extra: Record<string, unknown> | null): string {
   const ms = extra?.duration_ms
