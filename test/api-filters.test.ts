@@ -64,7 +64,8 @@ for (const [engine, open] of engines) {
       const o = await open()
       done = o.done
       for (let i = 0; i < seeded.length; i += 500) await o.store.insertEvents(seeded.slice(i, i + 500))
-      t = await testApp({ store: o.store })
+      // totals are compared exactly with the reference, so no estimate below 2,000
+      t = await testApp({ store: o.store, countCap: 100_000 })
     }, 120_000)
     afterAll(async () => {
       await t.close()

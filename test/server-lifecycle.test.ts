@@ -19,6 +19,8 @@ describe(`server lifecycle (${process.env.TEST_DATABASE_URL ? 'postgres store, '
     dataDir = await mkdtemp(path.join(os.tmpdir(), 'audit-e2e-'))
     env.AUDIT_DATA_DIR = dataDir
     env.PORT = String(await freePort())
+    // every total below is compared exactly (the default cap estimates past 1,000)
+    env.AUDIT_COUNT_CAP = '100000'
     if (process.env.TEST_DATABASE_URL) {
       db = await createTestDatabase()
       env.DATABASE_URL = db.url

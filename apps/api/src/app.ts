@@ -29,7 +29,7 @@ export interface AppDeps {
   maxBodyBytes?: number
   /** AUDIT_EXPORT_MAX_ROWS (default 1,000,000). */
   exportMaxRows?: number
-  /** AUDIT_COUNT_CAP: a page's total is exact up to this many events, then estimated (default 10,000). */
+  /** AUDIT_COUNT_CAP: a page's total is exact up to this many events, then estimated (default 1,000). */
   countCap?: number
   /** AUDIT_RETENTION_DAYS, parsed (default debug:7,info:30,warning:60,error:90,critical:0). */
   retention?: RetentionPolicy

@@ -3,7 +3,7 @@ import { parseApiKeys, type ApiKey } from './auth.ts'
 import { DEFAULT_RETENTION, parseRetention, parseSchedule, type RetentionPolicy } from './retention.ts'
 
 /** Totals are exact up to this many events, estimated past it (see bench/README.md). */
-export const DEFAULT_COUNT_CAP = 10_000
+export const DEFAULT_COUNT_CAP = 1_000
 
 /** Everything the server reads from its environment. */
 export interface ServerConfig {

@@ -1,0 +1,184 @@
+/** What every benchmark section shares: the report, databases, the server process, psql timings. */
+import { spawn } from 'node:child_process'
+import { readFile } from 'node:fs/promises'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import postgres from 'postgres'
+import { migratePostgres } from '@audit/core'
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
+export const BASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
+
+export interface Result {
+  scenario: string
+  measure: string
+  value: number
+  unit: string
+  baseline?: string
+  baselineValue?: number
+  /** value / baseline; for latencies and costs lower is better, so `lowerIsBetter` says how to read it. */
+  ratio?: number
+  lowerIsBetter?: boolean
+  goal?: string
+  met?: boolean
+}
+
+export const results: Result[] = []
+
+export function report(r: Result): Result {
+  if (r.baselineValue !== undefined && r.baselineValue > 0) r.ratio = Math.round((r.value / r.baselineValue) * 100) / 100
+  results.push(r)
+  const ratio = r.ratio !== undefined ? `  ${r.ratio}× ${r.baseline}` : ''
+  const goal = r.goal ? `  [goal ${r.goal}: ${r.met === undefined ? '-' : r.met ? 'met' : 'MISSED'}]` : ''
+  console.log(`${r.scenario.padEnd(8)} ${r.measure.padEnd(58)} ${fmt(r.value).padStart(12)} ${r.unit}${ratio}${goal}`)
+  return r
+}
+
+export const fmt = (n: number) => n.toLocaleString('en-US', { maximumFractionDigits: n < 10 ? 2 : n < 100 ? 1 : 0 })
+
+export function percentile(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b)
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))] as number
+}
+
+/** A fresh, migrated database on the server; `drop` removes it. */
+export async function createDatabase(tag: string) {
+  const admin = postgres(BASE_URL, { max: 1, onnotice: () => {} })
+  const name = `audit_bench_${tag.toLowerCase()}_${process.pid}`
+  await admin.unsafe(`drop database if exists ${name} with (force)`)
+  await admin.unsafe(`create database ${name}`)
+  const url = new URL(BASE_URL)
+  url.pathname = `/${name}`
+  const sql = postgres(url.toString(), { max: 4, onnotice: () => {} })
+  await migratePostgres(sql)
+  return {
+    url: url.toString(),
+    name,
+    sql,
+    async drop() {
+      await sql.end()
+      await admin.unsafe(`drop database if exists ${name} with (force)`)
+      await admin.end()
+    },
+  }
+}
+
+/**
+ * Loads `rows` generated events (bench/dataset.sql) over the 30 days before
+ * now: secondary indexes dropped, two loaders in parallel, indexes rebuilt,
+ * then VACUUM ANALYZE, as a restore would do it.
+ */
+export async function loadDataset(sql: postgres.Sql, rows: number): Promise<number> {
+  const t0 = performance.now()
+  const text = (await readFile(path.join(ROOT, 'bench/dataset.sql'), 'utf8')).replace(/^--.*$/gm, '')
+  const indexes = await sql<{ indexname: string; indexdef: string }[]>`
+    select indexname, indexdef from pg_indexes where schemaname = 'public' and tablename = 'audit_events'`
+  for (const i of indexes) {
+    if (i.indexname === 'audit_events_pkey') await sql.unsafe('alter table public.audit_events drop constraint audit_events_pkey')
+    else await sql.unsafe(`drop index public.${i.indexname}`)
+  }
+  const half = Math.floor(rows / 2)
+  const part = (lo: number, hi: number) =>
+    sql.unsafe(text.replaceAll(':lo', String(lo)).replaceAll(':hi', String(hi)).replaceAll(':n', String(rows)))
+  await Promise.all([part(1, half), part(half + 1, rows)])
+  for (const i of indexes) {
+    if (i.indexname === 'audit_events_pkey') await sql.unsafe('alter table public.audit_events add constraint audit_events_pkey primary key (id)')
+    else await sql.unsafe(i.indexdef)
+  }
+  await sql.unsafe('vacuum analyze public.audit_events')
+  return (performance.now() - t0) / 1000
+}
+
+export interface ApiServer {
+  url: string
+  key: string
+  pid: number
+  stop(): Promise<void>
+}
+
+/** The API server (apps/api/src/server.ts) as its own process, as it runs in production. */
+export async function startApiServer(env: Record<string, string>): Promise<ApiServer> {
+  const key = `bench-${Math.random().toString(36).slice(2)}-0123456789`
+  const child = spawn(path.join(ROOT, 'node_modules/.bin/tsx'), ['apps/api/src/server.ts'], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      HOST: '127.0.0.1',
+      PORT: '0',
+      LOG_LEVEL: 'warn',
+      AUDIT_API_KEYS: `admin:bench:${key}`,
+      AUDIT_RETENTION_SCHEDULE: 'off',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let out = ''
+  child.stderr.on('data', (d) => (out += d))
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${out}`)), 120_000)
+    child.stdout.on('data', (d) => {
+      out += d
+      const m = /Audit events page: (http:\/\/\S+?\/)/.exec(out)
+      if (m) {
+        clearTimeout(timer)
+        resolve(m[1] as string)
+      }
+    })
+    child.on('exit', (code) => reject(new Error(`server exited with ${code}:\n${out}`)))
+  })
+  child.removeAllListeners('exit')
+  return {
+    url,
+    key,
+    pid: child.pid as number,
+    async stop() {
+      const exited = new Promise((r) => child.once('exit', r))
+      child.kill('SIGTERM')
+      await exited
+    },
+  }
+}
+
+/** Resident set size of a process now and at its peak (VmHWM), in MiB. */
+export async function rss(pid: number): Promise<{ now: number; peak: number }> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8')
+  const kb = (k: string) => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(status)?.[1] ?? 0) / 1024
+  return { now: kb('VmRSS'), peak: kb('VmHWM') }
+}
+
+/** Resets a process's peak RSS (VmHWM) to its current RSS. */
+export async function resetPeak(pid: number): Promise<void> {
+  const { writeFile } = await import('node:fs/promises')
+  await writeFile(`/proc/${pid}/clear_refs`, '5')
+}
+
+/**
+ * Runs each statement `reps` times in one psql session with \timing and
+ * returns the client-side times in ms, per statement group: the baseline a
+ * person gets by typing the same SQL into psql.
+ */
+export async function psqlTimes(url: string, groups: string[][], reps: number): Promise<number[][]> {
+  const script = ['\\timing on', '\\o /dev/null']
+  for (let r = 0; r < reps; r++) for (const g of groups) for (const s of g) script.push(`${s};`)
+  const child = spawn('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', url], { stdio: ['pipe', 'pipe', 'pipe'] })
+  let out = ''
+  let err = ''
+  child.stdout.on('data', (d) => (out += d))
+  child.stderr.on('data', (d) => (err += d))
+  child.stdin.end(script.join('\n'))
+  const code = await new Promise((r) => child.on('exit', r))
+  if (code !== 0) throw new Error(`psql failed: ${err}`)
+  const times = [...out.matchAll(/Time: ([\d.]+) ms/g)].map((m) => Number(m[1]))
+  const perRep = groups.reduce((a, g) => a + g.length, 0)
+  if (times.length !== perRep * reps) throw new Error(`psql printed ${times.length} timings, expected ${perRep * reps}:\n${err}`)
+  const out2: number[][] = groups.map(() => [])
+  let k = 0
+  for (let r = 0; r < reps; r++) {
+    groups.forEach((g, gi) => {
+      let sum = 0
+      for (let j = 0; j < g.length; j++) sum += times[k++] as number
+      ;(out2[gi] as number[]).push(sum)
+    })
+  }
+  return out2
+}

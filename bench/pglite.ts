@@ -1,0 +1,111 @@
+/** The same figures on the embedded default (PGlite, persisted to files as the server does). */
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import { openPgliteStore } from '@audit/core'
+import { DEFAULT_COUNT_CAP } from '../apps/api/src/config.ts'
+import { COPY_COLUMNS, copyText, libraryRate, rows } from './ingest.ts'
+import { ROOT, percentile, report, startApiServer } from './lib.ts'
+import { queryCases } from './query.ts'
+
+const DAY = 86_400_000
+
+export async function pgliteFigures(opts: { events: number; singles: number; rows: number; logEventNs: number; pinoNs: number; serverLibraryRate?: number }) {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'audit-bench-pglite-'))
+  try {
+    await ingest(dir, opts)
+    if (opts.rows > 0) await queries(dir, opts.rows)
+  } finally {
+    await rm(dir, { recursive: true, force: true })
+  }
+}
+
+async function ingest(dir: string, opts: { events: number; singles: number; logEventNs: number; pinoNs: number; serverLibraryRate?: number }) {
+  const store = await openPgliteStore({ dataDir: path.join(dir, 'ingest') })
+  const db = store.db
+  await db.exec('create table copy_events (like public.audit_events including all); create table single_events (like public.audit_events including all)')
+  const copyRows = rows(opts.events)
+  let t0 = performance.now()
+  for (let i = 0; i < copyRows.length; i += 50_000) {
+    await db.query(`copy copy_events (${COPY_COLUMNS.map((c) => `"${c}"`).join(',')}) from '/dev/blob'`, [], { blob: new Blob([copyText(copyRows.slice(i, i + 50_000))]) })
+  }
+  const copyRate = opts.events / ((performance.now() - t0) / 1000)
+  report({ scenario: 'pglite', measure: `COPY into an identical table (${opts.events.toLocaleString('en-US')} rows)`, value: copyRate, unit: 'rows/s' })
+  const one = rows(opts.singles)
+  t0 = performance.now()
+  for (const r of one) {
+    await db.query('insert into single_events (id, "timestamp", source, operator, operation_type, result, message, extra_info, severity) values ($1, $2, $3, $4, $5, $6, $7, $8, $9)', [
+      r.id, r.timestamp, r.source, r.operator, r.operation_type, r.result, r.message, JSON.stringify(r.extra_info), r.severity,
+    ])
+  }
+  const singleRate = opts.singles / ((performance.now() - t0) / 1000)
+  report({ scenario: 'pglite', measure: `one INSERT per event, awaited (${opts.singles.toLocaleString('en-US')})`, value: singleRate, unit: 'rows/s' })
+  const rate = await libraryRate(store, opts.events, 1000, 2)
+  report({ scenario: 'pglite', measure: `library, batch 1000 (${opts.events.toLocaleString('en-US')} events)`, value: rate, unit: 'rows/s', baseline: 'COPY on PGlite', baselineValue: copyRate })
+  report({ scenario: 'pglite', measure: 'library against one INSERT per event', value: rate, unit: 'rows/s', baseline: 'per-event INSERT on PGlite', baselineValue: singleRate })
+  if (opts.serverLibraryRate) report({ scenario: 'pglite', measure: 'library on PGlite against the Postgres server', value: rate, unit: 'rows/s', baseline: 'library on the server', baselineValue: opts.serverLibraryRate })
+  // PGlite runs on the application's own thread: what each event costs it, write included
+  const perEvent = 1e9 / rate
+  report({ scenario: 'pglite', measure: 'logEvent + its share of the write, on the app thread', value: perEvent, unit: 'ns', baseline: 'pino.info(obj) to /dev/null', baselineValue: opts.pinoNs, lowerIsBetter: true })
+  await store.close()
+}
+
+async function queries(dir: string, n: number) {
+  const dataDir = path.join(dir, 'query')
+  const store = await openPgliteStore({ dataDir })
+  const db = store.db
+  const t0 = performance.now()
+  const indexes = (await db.query<{ indexname: string; indexdef: string }>(`select indexname, indexdef from pg_indexes where tablename = 'audit_events' and indexname <> 'audit_events_pkey'`)).rows
+  for (const i of indexes) await db.exec(`drop index public.${i.indexname}`)
+  const text = (await readFile(path.join(ROOT, 'bench/dataset.sql'), 'utf8')).replace(/^--.*$/gm, '')
+  const step = 250_000
+  for (let lo = 1; lo <= n; lo += step) {
+    await db.exec(text.replaceAll(':lo', String(lo)).replaceAll(':hi', String(Math.min(n, lo + step - 1))).replaceAll(':n', String(n)))
+  }
+  for (const i of indexes) await db.exec(i.indexdef)
+  await db.exec('vacuum analyze public.audit_events')
+  console.log(`  loaded ${n.toLocaleString('en-US')} rows into PGlite in ${((performance.now() - t0) / 1000).toFixed(0)} s`)
+
+  // the same SQL straight on the engine, in process: PGlite's floor
+  const start = new Date(Date.now() - 7 * DAY).toISOString()
+  const k = (await db.query<{ id: string }>(`select id from public.audit_events where "timestamp" >= $1 order by "timestamp" desc, id desc offset 99999 limit 1`, [start])).rows[0]
+  const cases = queryCases(k?.id as string)
+  const raw = new Map<string, number[]>()
+  for (const c of cases) {
+    const f = JSON.stringify({ start_date: start, ...c.filters })
+    const once = async () => {
+      const t = performance.now()
+      await db.query('select * from public.audit_query_events($1::jsonb, 50, $2, $3, $4::uuid)', [f, c.offset ?? 0, 'desc', c.after ?? null])
+      await db.query('select public.audit_total_events($1::jsonb, $2)', [f, DEFAULT_COUNT_CAP])
+      return performance.now() - t
+    }
+    await once()
+    const times: number[] = []
+    for (let i = 0; i < 10; i++) times.push(await once())
+    raw.set(c.name, times)
+  }
+  await store.close()
+
+  // the server opens <AUDIT_DATA_DIR>/pglite, as openPgliteStore did
+  const api = await startApiServer({ AUDIT_STORE: 'pglite', AUDIT_DATA_DIR: dataDir })
+  try {
+    const label = `${n / 1e6}M`
+    for (const c of cases) {
+      const p = `api/v1/audit/events?start_date=${encodeURIComponent(start)}&limit=50${c.qs ? `&${c.qs}` : ''}`
+      const get = async () => {
+        const t = performance.now()
+        const res = await fetch(`${api.url}${p}`, { headers: { authorization: `Bearer ${api.key}` } })
+        await res.arrayBuffer()
+        if (res.status !== 200) throw new Error(`${p} answered ${res.status}`)
+        return performance.now() - t
+      }
+      await get()
+      const times: number[] = []
+      for (let i = 0; i < 10; i++) times.push(await get())
+      const base = raw.get(c.name) as number[]
+      report({ scenario: `pglite ${label}`, measure: `${c.name}: API p95 (10 runs)`, value: percentile(times, 95), unit: 'ms', baseline: 'same SQL in process, p95', baselineValue: percentile(base, 95), lowerIsBetter: true })
+    }
+  } finally {
+    await api.stop()
+  }
+}

@@ -1,0 +1,137 @@
+/** Query latency through the API against the same SQL in psql, and export against psql \copy. */
+import { DEFAULT_COUNT_CAP } from '../apps/api/src/config.ts'
+import { createDatabase, fmt, loadDataset, percentile, psqlTimes, report, resetPeak, rss, startApiServer, type ApiServer } from './lib.ts'
+
+const DAY = 86_400_000
+const PAGE = 50 // the page's default size
+
+export interface QueryCase {
+  name: string
+  /** API query string, without start_date/limit */
+  qs: string
+  /** the same filters as the API sends them to the store */
+  filters: Record<string, unknown>
+  offset?: number
+  after?: string
+}
+
+export function queryCases(afterId: string): QueryCase[] {
+  return [
+    { name: 'default page: 7 days, newest first, with total', qs: '', filters: {} },
+    { name: 'operation_type=user_login', qs: 'operation_type=user_login', filters: { operation_type: ['user_login'] } },
+    { name: 'result=failure', qs: 'result=failure', filters: { result: ['failure'] } },
+    { name: 'source=worker', qs: 'source=worker', filters: { source: ['worker'] } },
+    { name: 'operator=user42@example.com', qs: 'operator=user42%40example.com', filters: { operator: ['user42@example.com'] } },
+    { name: 'severity=warning', qs: 'severity=warning', filters: { severity: ['warning'] } },
+    { name: 'tenant_id=tenant-7', qs: 'tenant_id=tenant-7', filters: { tenant_id: ['tenant-7'] } },
+    { name: 'request_id (one event)', qs: 'request_id=req-4242', filters: { request_id: ['req-4242'] } },
+    { name: 'q=MSFT (a quarter of the rows)', qs: 'q=MSFT', filters: { q: 'MSFT' } },
+    { name: 'q=request 4242 (rare)', qs: 'q=request%204242', filters: { q: 'request 4242' } },
+    { name: 'offset=100000', qs: 'offset=100000', filters: {}, offset: 100_000 },
+    { name: 'keyset: after= the 100,000th row', qs: `after=${afterId}`, filters: {}, after: afterId },
+  ]
+}
+
+const lit = (s: string) => `'${s.replace(/'/g, "''")}'`
+
+/** The statements the store runs for a case: the page and the bounded total. */
+function sqlFor(c: QueryCase, start: string): string[] {
+  const f = lit(JSON.stringify({ start_date: start, ...c.filters }))
+  return [
+    `select * from public.audit_query_events(${f}::jsonb, ${PAGE}, ${c.offset ?? 0}, 'desc', ${c.after ? `${lit(c.after)}::uuid` : 'null'})`,
+    `select public.audit_total_events(${f}::jsonb, ${DEFAULT_COUNT_CAP})`,
+  ]
+}
+
+async function timeApi(server: ApiServer, path: string, reps: number): Promise<number[]> {
+  const get = async () => {
+    const t = performance.now()
+    const res = await fetch(`${server.url}${path}`, { headers: { authorization: `Bearer ${server.key}` } })
+    await res.arrayBuffer()
+    if (res.status !== 200) throw new Error(`${path} answered ${res.status}`)
+    return performance.now() - t
+  }
+  await get() // warm
+  const out: number[] = []
+  for (let i = 0; i < reps; i++) out.push(await get())
+  return out
+}
+
+/** Repetitions for a case: about 3 s of it, between 5 and 30. */
+const repsFor = (ms: number) => Math.max(5, Math.min(30, Math.floor(3000 / Math.max(ms, 1))))
+
+export async function queryLatency(rows: number, withExport: boolean) {
+  const label = rows >= 1e6 ? `${rows / 1e6}M` : `${rows / 1e3}k`
+  const db = await createDatabase(`q${label}`)
+  try {
+    const loadSecs = await loadDataset(db.sql, rows)
+    console.log(`  loaded ${rows.toLocaleString('en-US')} rows over 30 days in ${loadSecs.toFixed(0)} s`)
+    const server = await startApiServer({ AUDIT_STORE: 'postgres', DATABASE_URL: db.url, AUDIT_EXPORT_MAX_ROWS: String(rows * 2) })
+    try {
+      const start = new Date(Date.now() - 7 * DAY).toISOString()
+      const [k] = await db.sql<{ id: string }[]>`select id from public.audit_events where "timestamp" >= ${start}
+        order by "timestamp" desc, id desc offset 99999 limit 1`
+      for (const c of queryCases(k?.id as string)) {
+        const path = `api/v1/audit/events?start_date=${encodeURIComponent(start)}&limit=${PAGE}${c.qs ? `&${c.qs}` : ''}`
+        const probe = await timeApi(server, path, 1)
+        const reps = repsFor(probe[0] as number)
+        const api = await timeApi(server, path, reps)
+        const [raw] = await psqlTimes(db.url, [sqlFor(c, start)], reps)
+        const apiP95 = percentile(api, 95)
+        const sqlP95 = percentile(raw as number[], 95)
+        const isDefault = c.name.startsWith('default')
+        report({ scenario: `query ${label}`, measure: `${c.name}: API p50`, value: percentile(api, 50), unit: 'ms', baseline: 'same SQL in psql, p50', baselineValue: percentile(raw as number[], 50), lowerIsBetter: true })
+        report({
+          scenario: `query ${label}`,
+          measure: `${c.name}: API p95 (${reps} runs)`,
+          value: apiP95,
+          unit: 'ms',
+          baseline: 'same SQL in psql, p95',
+          baselineValue: sqlP95,
+          lowerIsBetter: true,
+          ...(isDefault ? { goal: '≤ 50 ms and ≤ 1.5× SQL', met: apiP95 <= 50 && apiP95 <= 1.5 * sqlP95 } : {}),
+        })
+      }
+      // what the page asks besides the list: the summary and histogram of the range
+      const stats = await timeApi(server, `api/v1/audit/stats?start_date=${encodeURIComponent(start)}`, 5)
+      report({ scenario: `query ${label}`, measure: 'stats of 7 days (the page\'s summary), API p50', value: percentile(stats, 50), unit: 'ms', lowerIsBetter: true })
+
+      if (withExport) await exportFigures(server, db.url, rows)
+    } finally {
+      await server.stop()
+    }
+  } finally {
+    await db.drop()
+  }
+}
+
+async function exportFigures(server: ApiServer, url: string, rows: number) {
+  const before = await rss(server.pid)
+  await resetPeak(server.pid)
+  let bytes = 0
+  let peak = 0
+  const sampler = setInterval(() => void rss(server.pid).then((r) => (peak = Math.max(peak, r.now))), 50)
+  const t0 = performance.now()
+  const res = await fetch(`${server.url}api/v1/audit/events/export?format=csv&order=asc`, { headers: { authorization: `Bearer ${server.key}` } })
+  const reader = (res.body as ReadableStream<Uint8Array>).getReader()
+  for (;;) {
+    const { done, value } = await reader.read()
+    if (done) break
+    bytes += value.length
+  }
+  const secs = (performance.now() - t0) / 1000
+  clearInterval(sampler)
+  const after = await rss(server.pid)
+  peak = Math.max(peak, after.peak)
+  const apiRate = rows / secs
+
+  const { spawn } = await import('node:child_process')
+  const t1 = performance.now()
+  await new Promise<void>((resolve, reject) => {
+    const p = spawn('psql', ['-X', '-q', url, '-c', '\\copy (select * from public.audit_events order by "timestamp", id) to stdout with (format csv, header)'], { stdio: ['ignore', 'ignore', 'inherit'] })
+    p.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`psql \\copy exited ${code}`))))
+  })
+  const psqlRate = rows / ((performance.now() - t1) / 1000)
+  report({ scenario: 'export', measure: `CSV of ${rows.toLocaleString('en-US')} rows through the API (${fmt(bytes / 1048576)} MiB)`, value: apiRate, unit: 'rows/s', baseline: 'psql \\copy … to stdout csv', baselineValue: psqlRate, goal: '≥ 0.5×', met: apiRate >= 0.5 * psqlRate })
+  report({ scenario: 'export', measure: `server RSS: before ${fmt(before.now)} MiB, peak during the export`, value: peak, unit: 'MiB', goal: 'flat', met: peak - before.now < 100 })
+}
