@@ -1,6 +1,6 @@
 /** What every benchmark section shares: the report, databases, the server process, psql timings. */
 import { spawn } from 'node:child_process'
-import { readFile } from 'node:fs/promises'
+import { readFile, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import postgres from 'postgres'
@@ -70,7 +70,6 @@ export async function createDatabase(tag: string) {
  */
 export async function loadDataset(sql: postgres.Sql, rows: number): Promise<number> {
   const t0 = performance.now()
-  const text = (await readFile(path.join(ROOT, 'bench/dataset.sql'), 'utf8')).replace(/^--.*$/gm, '')
   const indexes = await sql<{ indexname: string; indexdef: string }[]>`
     select indexname, indexdef from pg_indexes where schemaname = 'public' and tablename = 'audit_events'`
   for (const i of indexes) {
@@ -78,15 +77,40 @@ export async function loadDataset(sql: postgres.Sql, rows: number): Promise<numb
     else await sql.unsafe(`drop index public.${i.indexname}`)
   }
   const half = Math.floor(rows / 2)
-  const part = (lo: number, hi: number) =>
-    sql.unsafe(text.replaceAll(':lo', String(lo)).replaceAll(':hi', String(hi)).replaceAll(':n', String(rows)))
-  await Promise.all([part(1, half), part(half + 1, rows)])
+  await Promise.all([sql.unsafe(await datasetSql(rows, 1, half)), sql.unsafe(await datasetSql(rows, half + 1, rows))])
   for (const i of indexes) {
     if (i.indexname === 'audit_events_pkey') await sql.unsafe('alter table public.audit_events add constraint audit_events_pkey primary key (id)')
     else await sql.unsafe(i.indexdef)
   }
   await sql.unsafe('vacuum analyze public.audit_events')
   return (performance.now() - t0) / 1000
+}
+
+/** bench/dataset.sql for rows `lo` to `hi` of `n`. */
+export async function datasetSql(n: number, lo: number, hi: number): Promise<string> {
+  const text = (await readFile(path.join(ROOT, 'bench/dataset.sql'), 'utf8')).replace(/^--.*$/gm, '')
+  return text.replaceAll(':lo', String(lo)).replaceAll(':hi', String(hi)).replaceAll(':n', String(n))
+}
+
+/** Runs `once` to warm up, then `reps` times; the durations in ms. */
+export async function timeRuns(once: () => Promise<unknown>, reps: number): Promise<number[]> {
+  await once()
+  const out: number[] = []
+  for (let i = 0; i < reps; i++) {
+    const t = performance.now()
+    await once()
+    out.push(performance.now() - t)
+  }
+  return out
+}
+
+/** GET `path` on the server `reps` times (after one warm-up); the durations in ms. */
+export function timeApi(server: ApiServer, path: string, reps: number): Promise<number[]> {
+  return timeRuns(async () => {
+    const res = await fetch(`${server.url}${path}`, { headers: { authorization: `Bearer ${server.key}` } })
+    await res.arrayBuffer()
+    if (res.status !== 200) throw new Error(`${path} answered ${res.status}`)
+  }, reps)
 }
 
 export interface ApiServer {
@@ -148,7 +172,6 @@ export async function rss(pid: number): Promise<{ now: number; peak: number }> {
 
 /** Resets a process's peak RSS (VmHWM) to its current RSS. */
 export async function resetPeak(pid: number): Promise<void> {
-  const { writeFile } = await import('node:fs/promises')
   await writeFile(`/proc/${pid}/clear_refs`, '5')
 }
 
@@ -171,14 +194,14 @@ export async function psqlTimes(url: string, groups: string[][], reps: number): 
   const times = [...out.matchAll(/Time: ([\d.]+) ms/g)].map((m) => Number(m[1]))
   const perRep = groups.reduce((a, g) => a + g.length, 0)
   if (times.length !== perRep * reps) throw new Error(`psql printed ${times.length} timings, expected ${perRep * reps}:\n${err}`)
-  const out2: number[][] = groups.map(() => [])
+  const perGroup: number[][] = groups.map(() => [])
   let k = 0
   for (let r = 0; r < reps; r++) {
     groups.forEach((g, gi) => {
       let sum = 0
       for (let j = 0; j < g.length; j++) sum += times[k++] as number
-      ;(out2[gi] as number[]).push(sum)
+      ;(perGroup[gi] as number[]).push(sum)
     })
   }
-  return out2
+  return perGroup
 }

@@ -1,16 +1,16 @@
 /** The same figures on the embedded default (PGlite, persisted to files as the server does). */
-import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { mkdtemp, rm } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { openPgliteStore } from '@audit/core'
 import { DEFAULT_COUNT_CAP } from '../apps/api/src/config.ts'
 import { COPY_COLUMNS, copyText, libraryRate, rows } from './ingest.ts'
-import { ROOT, percentile, report, startApiServer } from './lib.ts'
+import { datasetSql, percentile, report, startApiServer, timeApi, timeRuns } from './lib.ts'
 import { queryCases } from './query.ts'
 
 const DAY = 86_400_000
 
-export async function pgliteFigures(opts: { events: number; singles: number; rows: number; logEventNs: number; pinoNs: number; serverLibraryRate?: number }) {
+export async function pgliteFigures(opts: { events: number; singles: number; rows: number; pinoNs: number; serverLibraryRate?: number }) {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'audit-bench-pglite-'))
   try {
     await ingest(dir, opts)
@@ -20,7 +20,7 @@ export async function pgliteFigures(opts: { events: number; singles: number; row
   }
 }
 
-async function ingest(dir: string, opts: { events: number; singles: number; logEventNs: number; pinoNs: number; serverLibraryRate?: number }) {
+async function ingest(dir: string, opts: { events: number; singles: number; pinoNs: number; serverLibraryRate?: number }) {
   const store = await openPgliteStore({ dataDir: path.join(dir, 'ingest') })
   const db = store.db
   await db.exec('create table copy_events (like public.audit_events including all); create table single_events (like public.audit_events including all)')
@@ -57,11 +57,8 @@ async function queries(dir: string, n: number) {
   const t0 = performance.now()
   const indexes = (await db.query<{ indexname: string; indexdef: string }>(`select indexname, indexdef from pg_indexes where tablename = 'audit_events' and indexname <> 'audit_events_pkey'`)).rows
   for (const i of indexes) await db.exec(`drop index public.${i.indexname}`)
-  const text = (await readFile(path.join(ROOT, 'bench/dataset.sql'), 'utf8')).replace(/^--.*$/gm, '')
   const step = 250_000
-  for (let lo = 1; lo <= n; lo += step) {
-    await db.exec(text.replaceAll(':lo', String(lo)).replaceAll(':hi', String(Math.min(n, lo + step - 1))).replaceAll(':n', String(n)))
-  }
+  for (let lo = 1; lo <= n; lo += step) await db.exec(await datasetSql(n, lo, Math.min(n, lo + step - 1)))
   for (const i of indexes) await db.exec(i.indexdef)
   await db.exec('vacuum analyze public.audit_events')
   console.log(`  loaded ${n.toLocaleString('en-US')} rows into PGlite in ${((performance.now() - t0) / 1000).toFixed(0)} s`)
@@ -74,15 +71,10 @@ async function queries(dir: string, n: number) {
   for (const c of cases) {
     const f = JSON.stringify({ start_date: start, ...c.filters })
     const once = async () => {
-      const t = performance.now()
       await db.query('select * from public.audit_query_events($1::jsonb, 50, $2, $3, $4::uuid)', [f, c.offset ?? 0, 'desc', c.after ?? null])
       await db.query('select public.audit_total_events($1::jsonb, $2)', [f, DEFAULT_COUNT_CAP])
-      return performance.now() - t
     }
-    await once()
-    const times: number[] = []
-    for (let i = 0; i < 10; i++) times.push(await once())
-    raw.set(c.name, times)
+    raw.set(c.name, await timeRuns(once, 10))
   }
   await store.close()
 
@@ -91,17 +83,7 @@ async function queries(dir: string, n: number) {
   try {
     const label = `${n / 1e6}M`
     for (const c of cases) {
-      const p = `api/v1/audit/events?start_date=${encodeURIComponent(start)}&limit=50${c.qs ? `&${c.qs}` : ''}`
-      const get = async () => {
-        const t = performance.now()
-        const res = await fetch(`${api.url}${p}`, { headers: { authorization: `Bearer ${api.key}` } })
-        await res.arrayBuffer()
-        if (res.status !== 200) throw new Error(`${p} answered ${res.status}`)
-        return performance.now() - t
-      }
-      await get()
-      const times: number[] = []
-      for (let i = 0; i < 10; i++) times.push(await get())
+      const times = await timeApi(api, `api/v1/audit/events?start_date=${encodeURIComponent(start)}&limit=50${c.qs ? `&${c.qs}` : ''}`, 10)
       const base = raw.get(c.name) as number[]
       report({ scenario: `pglite ${label}`, measure: `${c.name}: API p95 (10 runs)`, value: percentile(times, 95), unit: 'ms', baseline: 'same SQL in process, p95', baselineValue: percentile(base, 95), lowerIsBetter: true })
     }

@@ -1,6 +1,6 @@
 /** Query latency through the API against the same SQL in psql, and export against psql \copy. */
 import { DEFAULT_COUNT_CAP } from '../apps/api/src/config.ts'
-import { createDatabase, fmt, loadDataset, percentile, psqlTimes, report, resetPeak, rss, startApiServer, type ApiServer } from './lib.ts'
+import { createDatabase, fmt, loadDataset, percentile, psqlTimes, report, resetPeak, rss, startApiServer, timeApi, type ApiServer } from './lib.ts'
 
 const DAY = 86_400_000
 const PAGE = 50 // the page's default size
@@ -41,20 +41,6 @@ function sqlFor(c: QueryCase, start: string): string[] {
     `select * from public.audit_query_events(${f}::jsonb, ${PAGE}, ${c.offset ?? 0}, 'desc', ${c.after ? `${lit(c.after)}::uuid` : 'null'})`,
     `select public.audit_total_events(${f}::jsonb, ${DEFAULT_COUNT_CAP})`,
   ]
-}
-
-async function timeApi(server: ApiServer, path: string, reps: number): Promise<number[]> {
-  const get = async () => {
-    const t = performance.now()
-    const res = await fetch(`${server.url}${path}`, { headers: { authorization: `Bearer ${server.key}` } })
-    await res.arrayBuffer()
-    if (res.status !== 200) throw new Error(`${path} answered ${res.status}`)
-    return performance.now() - t
-  }
-  await get() // warm
-  const out: number[] = []
-  for (let i = 0; i < reps; i++) out.push(await get())
-  return out
 }
 
 /** Repetitions for a case: about 3 s of it, between 5 and 30. */
@@ -109,8 +95,6 @@ async function exportFigures(server: ApiServer, url: string, rows: number) {
   const before = await rss(server.pid)
   await resetPeak(server.pid)
   let bytes = 0
-  let peak = 0
-  const sampler = setInterval(() => void rss(server.pid).then((r) => (peak = Math.max(peak, r.now))), 50)
   const t0 = performance.now()
   const res = await fetch(`${server.url}api/v1/audit/events/export?format=csv&order=asc`, { headers: { authorization: `Bearer ${server.key}` } })
   const reader = (res.body as ReadableStream<Uint8Array>).getReader()
@@ -120,9 +104,7 @@ async function exportFigures(server: ApiServer, url: string, rows: number) {
     bytes += value.length
   }
   const secs = (performance.now() - t0) / 1000
-  clearInterval(sampler)
-  const after = await rss(server.pid)
-  peak = Math.max(peak, after.peak)
+  const { peak } = await rss(server.pid) // VmHWM since the reset: the export's peak
   const apiRate = rows / secs
 
   const { spawn } = await import('node:child_process')

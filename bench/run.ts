@@ -48,7 +48,6 @@ async function main() {
       events: SWEEP,
       singles: Math.min(SINGLE, 5000),
       rows: PGLITE_ROWS,
-      logEventNs: enq.logNs,
       pinoNs: enq.pinoNs,
       ...(ingest?.sweep.get(1000) ? { serverLibraryRate: ingest.sweep.get(1000) as number } : {}),
     })
