@@ -51,6 +51,7 @@ const EnvSchema = z.object({
     .transform((v) => (v ?? 'auto').trim().toLowerCase() || 'auto')
     .pipe(z.enum(STORE_KINDS, { error: `AUDIT_STORE must be one of ${STORE_KINDS.join(', ')}` })),
   DATABASE_URL: optionalText,
+  AUDIT_PG_COPY: bool('AUDIT_PG_COPY', true),
   SUPABASE_URL: optionalText,
   SUPABASE_SERVICE_ROLE_KEY: optionalText,
   AUDIT_DATA_DIR: optionalText.transform((v) => v ?? './.data'),
@@ -78,6 +79,8 @@ export interface AuditConfig {
   /** AUDIT_STORE */
   storeKind: StoreChoice
   databaseUrl: string | undefined
+  /** AUDIT_PG_COPY: the postgres store writes batches with COPY (off for a pooler that does not pass COPY through). */
+  pgCopy: boolean
   supabaseUrl: string | undefined
   supabaseServiceRoleKey: string | undefined
   dataDir: string
@@ -114,6 +117,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     shutdownDeadlineMs: e.AUDIT_SHUTDOWN_DEADLINE_MS,
     storeKind: e.AUDIT_STORE,
     databaseUrl: e.DATABASE_URL,
+    pgCopy: e.AUDIT_PG_COPY,
     supabaseUrl: e.SUPABASE_URL,
     supabaseServiceRoleKey: e.SUPABASE_SERVICE_ROLE_KEY,
     dataDir: e.AUDIT_DATA_DIR,

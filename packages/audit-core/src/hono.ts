@@ -3,7 +3,7 @@
  * API: a request-context middleware and an audited handler wrapper.
  */
 import type { Context, Handler, MiddlewareHandler } from 'hono'
-import { v7 as uuidv7 } from 'uuid'
+import { newEventId } from './uuid7.ts'
 import { runWithAuditContext, type AuditContext } from './context.ts'
 import type { AuditLogger, OperationHandle, OperationInput } from './logger.ts'
 
@@ -33,7 +33,7 @@ export function getRequestAuditContext(c: Context): AuditContext | undefined {
 export function auditContext(options: AuditContextOptions = {}): MiddlewareHandler {
   return async (c, next) => {
     const given = c.req.header('x-request-id')
-    const requestId = given && REQUEST_ID.test(given) ? given : uuidv7()
+    const requestId = given && REQUEST_ID.test(given) ? given : newEventId()
     c.header('X-Request-Id', requestId)
     const ctx: AuditContext = { requestId }
     const ip = clientIp(c, options.trustProxy ?? false)

@@ -293,13 +293,33 @@ describe('logEvent and auditOperation', () => {
     await t.audit.logEvent({ ...t.event(), operationType: 'has spaces' })
     await t.audit.logEvent({ ...t.event(), result: 'ok' as never })
     await t.audit.logEvent({ ...t.event(), extraInfo: { blob: 'x'.repeat(33 * 1024) } })
+    await t.audit.logEvent({ ...t.event(), extraInfo: { blob: 'é'.repeat(16 * 1024) } }) // 16 K characters, 32 KB of UTF-8
+    await t.audit.logEvent({ ...t.event(), id: 'not-a-uuid' })
+    await t.audit.logEvent({ ...t.event(), timestamp: 'yesterday' })
+    await t.audit.logEvent({ ...t.event(), timestamp: Date.parse('+010000-01-01T00:00:00Z') })
     await t.audit.logEvent(t.event())
     await t.audit.flush()
     expect(await t.count()).toBe(1)
-    expect(t.audit.stats()).toMatchObject({ enqueued: 4, written: 1, rejected: 3 })
+    expect(t.audit.stats()).toMatchObject({ enqueued: 8, written: 1, rejected: 7 })
     const reasons = t.log.error.mock.calls.map((c) => (c[0] as { reason: string }).reason).join('\n')
     expect(reasons).toMatch(/operation_type: operation_type must match/)
     expect(reasons).toMatch(/result: /)
     expect(reasons).toMatch(/extra_info: extra_info is \d+ bytes as JSON; at most 32768/)
+    expect(reasons).toMatch(/extra_info: extra_info is 32779 bytes as JSON/)
+    expect(reasons).toMatch(/id: Invalid UUID/)
+    expect(reasons).toMatch(/timestamp: Invalid ISO datetime[^\n]*\n[^]*timestamp: Invalid ISO datetime/)
+  })
+
+  it('stores the time it was given, as a Date, a number or an ISO text', async () => {
+    const t = setup()
+    const at = Date.parse('2026-11-20T10:11:12.345Z')
+    const ids = [
+      await t.audit.logEvent({ ...t.event(), timestamp: new Date(at) }),
+      await t.audit.logEvent({ ...t.event(), timestamp: at }),
+      await t.audit.logEvent({ ...t.event(), timestamp: '2026-11-20T11:11:12.345+01:00' }),
+    ]
+    await t.audit.flush()
+    const got = await rows(`id in ('${ids.join("','")}')`)
+    expect(got.map((r) => (r.timestamp as Date).toISOString())).toEqual(Array(3).fill('2026-11-20T10:11:12.345Z'))
   })
 })

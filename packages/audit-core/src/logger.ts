@@ -1,5 +1,4 @@
 import pino from 'pino'
-import { v7 as uuidv7 } from 'uuid'
 import type { AuditConfig } from './config.ts'
 import { getAuditContext } from './context.ts'
 import { BatchQueue, RejectedEventError, type QueueLog, type QueueStats, type ShutdownReport } from './queue/batch-queue.ts'
@@ -12,6 +11,7 @@ import {
   type Severity,
 } from './schema/event.ts'
 import type { AuditStore } from './stores/store.ts'
+import { newEventId } from './uuid7.ts'
 
 /** One event as application code records it (camelCase; the wire form is snake_case). */
 export interface LogEventInput {
@@ -138,7 +138,7 @@ export function createAuditLogger(options: AuditLoggerOptions): AuditLogger {
     if (!cfg.enabled) return null
     const pending: Pending = {
       input: event,
-      id: event.id ?? uuidv7(),
+      id: event.id ?? newEventId(),
       ts: event.timestamp ?? Date.now(),
       ctx: getAuditContext(),
     }
@@ -200,9 +200,11 @@ function toRow(p: Exclude<Pending, { row: EventRow }>, defaultSource: string): E
   const e = p.input
   const ctx = p.ctx
   const result = e.result
+  const timestamp = toIso(p.ts)
   const parsed = EventInputSchema.safeParse({
-    id: p.id,
-    timestamp: toIso(p.ts),
+    // an id or time made here is valid by construction; only the caller's are checked
+    ...(e.id !== undefined ? { id: e.id } : {}),
+    ...(timestamp === undefined ? { timestamp: String(p.ts) } : {}),
     source: e.source ?? defaultSource,
     operator: e.operator ?? ctx?.operator ?? null,
     operation_type: e.operationType,
@@ -223,13 +225,28 @@ function toRow(p: Exclude<Pending, { row: EventRow }>, defaultSource: string): E
       parsed.error.issues.map((i) => `${i.path.join('.') || 'event'}: ${i.message}`).join('; '),
     )
   }
-  return parsed.data as EventRow
+  const row = parsed.data as EventRow
+  row.id = p.id
+  if (timestamp !== undefined) row.timestamp = timestamp
+  return row
 }
 
-function toIso(ts: number | string | Date): string {
-  const d = ts instanceof Date ? ts : new Date(ts)
-  if (Number.isNaN(d.getTime())) return String(ts) // fails validation with a clear message
-  return d.toISOString()
+// Events logged in the same millisecond share one ISO string.
+let isoMs = Number.NaN
+let isoText = ''
+
+const YEAR_0 = -62_167_219_200_000
+const YEAR_10000 = 253_402_300_800_000
+
+/** The ISO form of a time in years 0 to 9999, or undefined (the schema then says what is wrong with it). */
+function toIso(ts: number | string | Date): string | undefined {
+  const ms = typeof ts === 'number' ? ts : ts instanceof Date ? ts.getTime() : Date.parse(ts)
+  if (!(ms >= YEAR_0 && ms < YEAR_10000)) return undefined
+  if (ms !== isoMs) {
+    isoMs = ms
+    isoText = new Date(ms).toISOString()
+  }
+  return isoText
 }
 
 function round(ms: number): number {

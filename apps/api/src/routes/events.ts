@@ -4,13 +4,13 @@ import {
   FilterParamsShape,
   ListParamsSchema,
   deleteInChunks,
+  newEventId,
   severityForResult,
   toFilters,
   type AuditLogger,
   type AuditStore,
   type EventRow,
 } from '@audit/core'
-import { v7 as uuidv7 } from 'uuid'
 import { ApiError, toDetail, validationError, type ErrorDetail } from '../errors.ts'
 import { checkExtraKeys } from './extra.ts'
 import { defaultHook } from '../validation.ts'
@@ -150,7 +150,7 @@ export function eventsRoutes(deps: EventsDeps) {
     const now = new Date().toISOString()
     const events = batch ? (parsed.data as z.infer<typeof IngestBatchSchema>).events : [parsed.data as z.infer<typeof EventInputSchema>]
     const rows = events.map(
-      (e) => ({ ...e, id: e.id ?? uuidv7(), timestamp: e.timestamp ? new Date(e.timestamp).toISOString() : now, severity: e.severity ?? severityForResult(e.result) }) as EventRow,
+      (e) => ({ ...e, id: e.id ?? newEventId(), timestamp: e.timestamp ? new Date(e.timestamp).toISOString() : now, severity: e.severity ?? severityForResult(e.result) }) as EventRow,
     )
     let ok: boolean
     try {

@@ -32,23 +32,23 @@ const extraInfo = z
   .nullable()
   .optional()
   .check((ctx) => {
+    // one JSON.stringify for the size limit and the NUL scrub (this runs for every event)
     if (ctx.value == null) return
     const json = JSON.stringify(ctx.value)
-    if (Buffer.byteLength(json) > EXTRA_INFO_MAX_BYTES) {
+    // a UTF-16 unit is at most 3 bytes of UTF-8: short texts need no byte count
+    const bytes = json.length * 3 <= EXTRA_INFO_MAX_BYTES ? 0 : Buffer.byteLength(json)
+    if (bytes > EXTRA_INFO_MAX_BYTES) {
       ctx.issues.push({
         code: 'too_big',
         origin: 'string',
         maximum: EXTRA_INFO_MAX_BYTES,
         input: ctx.value,
-        message: `extra_info is ${Buffer.byteLength(json)} bytes as JSON; at most ${EXTRA_INFO_MAX_BYTES} are allowed`,
+        message: `extra_info is ${bytes} bytes as JSON; at most ${EXTRA_INFO_MAX_BYTES} are allowed`,
       })
+      return
     }
-  })
-  .overwrite((v) => {
-    if (v == null) return v
-    const json = JSON.stringify(v)
     const clean = stripJsonNul(json)
-    return clean === json ? v : (JSON.parse(clean) as Record<string, unknown>)
+    if (clean !== json) ctx.value = JSON.parse(clean) as Record<string, unknown>
   })
 
 /**

@@ -1,6 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { createTestDatabase, describeEngine, type TestDatabase } from '../testing/postgres.ts'
 import { runStoreConformance } from '../testing/conformance.ts'
+import { seedEvents } from '../testing/seed.ts'
 import { migratePostgres, openPostgresStore } from './postgres-store.ts'
 
 let db: TestDatabase
@@ -9,7 +10,7 @@ beforeAll(() => console.log(`postgres store conformance runs on: ${describeEngin
 runStoreConformance(`postgres.js on ${describeEngine()}`, {
   open: async () => {
     db = await createTestDatabase()
-    return openPostgresStore({ databaseUrl: db.url, max: db.maxConnections })
+    return openPostgresStore({ databaseUrl: db.url, max: db.maxConnections, copy: db.copy })
   },
   cleanup: () => db.drop(),
   analyze: () => db.exec('analyze public.audit_events'),
@@ -23,7 +24,7 @@ describe(`postgres migrations on ${describeEngine()}`, () => {
   afterAll(() => other.drop())
 
   it('migrates once when several processes start together', async () => {
-    const open = () => openPostgresStore({ databaseUrl: other.url, max: 1 })
+    const open = () => openPostgresStore({ databaseUrl: other.url, max: 1, copy: other.copy })
     // On PGlite (one backend) concurrent connections would interleave their messages; open them in turn there.
     const stores =
       other.engine === 'server' ? await Promise.all([open(), open(), open()]) : [await open(), await open(), await open()]
@@ -31,5 +32,33 @@ describe(`postgres migrations on ${describeEngine()}`, () => {
     expect(applied.length).toBeGreaterThan(0)
     expect(await migratePostgres(stores[0]!.sql)).toEqual([])
     await Promise.all(stores.map((s) => s.close()))
+  })
+})
+
+describe(`postgres store batch writes on ${describeEngine()}`, () => {
+  it('writes a batch with one COPY on a server (the insert function on the PGlite stand-in), and a re-sent one with the insert function', async () => {
+    const target = await createTestDatabase()
+    const store = await openPostgresStore({ databaseUrl: target.url, max: target.maxConnections, copy: target.copy })
+    try {
+      // COPY runs on a reserved connection; the insert function on the pool
+      const reserve = vi.spyOn(store.sql, 'reserve')
+      const unsafe = vi.spyOn(store.sql, 'unsafe')
+      const insertFunctionCalls = () => unsafe.mock.calls.filter(([text]) => text.includes('audit_insert_events')).length
+      const rows = seedEvents(500, { now: Date.parse('2026-11-20T12:00:00Z'), days: 3, seed: 11 })
+      // text that COPY's format must escape: a lone backslash, a literal \N, tabs, line ends
+      Object.assign(rows[0]!, { operator: '\\N', resource_id: '\\', message: 'a\tb\nc\rd\\e', extra_info: { k: 'x\\y\tz' } })
+      expect(await store.insertEvents(rows)).toBe(500)
+      expect(reserve).toHaveBeenCalledTimes(target.copy ? 1 : 0)
+      expect(insertFunctionCalls()).toBe(target.copy ? 0 : 1)
+      expect(await store.getEvent(rows[0]!.id)).toMatchObject({ operator: '\\N', resource_id: '\\', message: 'a\tb\nc\rd\\e', extra_info: { k: 'x\\y\tz' } })
+      // re-sent: COPY refuses the duplicate ids, the insert function skips them
+      expect(await store.insertEvents(rows)).toBe(0)
+      expect(insertFunctionCalls()).toBe(target.copy ? 1 : 2)
+      const [n] = await store.sql<{ n: number }[]>`select count(*)::int as n from public.audit_events`
+      expect(n?.n).toBe(500)
+    } finally {
+      await store.close()
+      await target.drop()
+    }
   })
 })

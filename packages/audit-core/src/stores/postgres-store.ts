@@ -1,4 +1,7 @@
+import net from 'node:net'
 import postgres from 'postgres'
+import type { EventRow } from '../schema/event.ts'
+import { COPY_EVENTS_SQL, copyText } from './copy-text.ts'
 import { applyMigrations, readMigrations, DEFAULT_MIGRATIONS_DIR } from './migrate.ts'
 import { createSqlStore } from './sql-store.ts'
 import type { AuditStore } from './store.ts'
@@ -11,6 +14,12 @@ export interface PostgresStoreOptions {
   migrationsDir?: string
   /** Connection pool size (default 10). */
   max?: number
+  /**
+   * Write batches with `COPY … FROM STDIN` (default true): the server spends
+   * a third less time per row than in the insert function. Turn it off for
+   * a connection pooler that does not pass COPY through (AUDIT_PG_COPY=off).
+   */
+  copy?: boolean
 }
 
 /**
@@ -24,6 +33,8 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     max: options.max ?? 10,
     onnotice: () => {},
     connection: { application_name: 'audit-events' },
+    // postgres.js documents `socket` (README, "Custom socket") but does not type it
+    ...({ socket: connectNoDelay() } as object),
   })
   if (options.migrate !== false) {
     await migratePostgres(sql, options.migrationsDir)
@@ -33,7 +44,60 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     { query: (text, params) => sql.unsafe(text, params as never[]) as never },
     () => sql.end({ timeout: 5 }),
   )
+  if (options.copy !== false) {
+    const insertFunction = store.insertEvents
+    store.insertEvents = async (rows) => {
+      if (rows.length === 0) return 0
+      // A refused COPY writes nothing; the insert function then skips the
+      // ids already there (a re-sent batch) or raises the data error with its SQLSTATE.
+      return (await copyEvents(sql, rows)) ? rows.length : insertFunction(rows)
+    }
+  }
   return Object.assign(store, { sql })
+}
+
+/**
+ * COPYs the rows in one transaction; false when the server refused them (a
+ * duplicate id, bad data) or a row needs the insert function's defaults.
+ * postgres.js reports no error for a COPY that fails after its last byte
+ * was sent, so the outcome is read from COMMIT, which an aborted
+ * transaction answers with ROLLBACK.
+ */
+async function copyEvents(sql: postgres.Sql, rows: readonly EventRow[]): Promise<boolean> {
+  const text = copyText(rows)
+  if (text === null) return false
+  const conn = await sql.reserve()
+  try {
+    await conn.unsafe('begin')
+    const stream = await conn.unsafe(COPY_EVENTS_SQL).writable()
+    stream.on('error', () => {}) // refused mid-stream: COMMIT below says so
+    await new Promise<void>((resolve) => stream.write(text, () => resolve()))
+    if (!stream.destroyed) stream.end()
+    const done = await conn.unsafe('commit')
+    return done.command === 'COMMIT'
+  } finally {
+    conn.release()
+  }
+}
+
+/**
+ * Connections with Nagle's algorithm off. postgres.js leaves it on, and COPY
+ * sends its 5-byte CopyDone in a write of its own after the data, which then
+ * waits for a delayed ACK: about 40 ms a batch (30,000 rows/s against 95,000
+ * with it off, bench/README.md).
+ */
+function connectNoDelay() {
+  let next = 0
+  return (o: { host: string[]; port: number[]; path?: string | false }) =>
+    new Promise<net.Socket>((resolve, reject) => {
+      const i = next++ % o.host.length
+      const socket = o.path ? net.connect(o.path) : net.connect({ host: o.host[i] as string, port: o.port[i] as number, noDelay: true })
+      socket.once('connect', () => {
+        socket.removeListener('error', reject)
+        resolve(socket)
+      })
+      socket.once('error', reject)
+    })
 }
 
 /** Applies pending migrations under an advisory lock, so concurrent starts migrate once. */

@@ -109,6 +109,39 @@ export function runStoreConformance(name: string, factory: StoreFactory): void {
       expect(page.total).toBe(2)
     })
 
+    it('writes only the new events of a batch that repeats some', async () => {
+      const [a, b, c] = [row({ operation_type: 'idem_mix' }), row({ operation_type: 'idem_mix' }), row({ operation_type: 'idem_mix' })]
+      expect(await store.insertEvents([a!, b!])).toBe(2)
+      expect(await store.insertEvents([b!, c!, a!])).toBe(1)
+      expect((await store.queryEvents({ filters: { operation_type: ['idem_mix'] }, limit: 10 })).total).toBe(3)
+    })
+
+    it('round-trips text that any wire format must escape', async () => {
+      const nasty = 'tab\there\nnew line\r\nCRLF back\\slash \\N "quoted" \\t ünïcødé 🚀'
+      const r = row({
+        operation_type: 'escaping',
+        operator: '\\N',
+        message: nasty,
+        user_agent: '\tleading tab',
+        resource_id: '\\',
+        extra_info: { nasty, 'key\twith\ttabs': ['\\N', '\n', '\u0001', { deep: 'a\\b' }], n: -1.5e-7 },
+      })
+      await store.insertEvents([r])
+      expect(await store.getEvent(r.id)).toMatchObject({ ...r })
+    })
+
+    it('refuses a large batch with one bad row first, and writes none of it', async () => {
+      const rows = Array.from({ length: 3000 }, () => row({ operation_type: 'poison_large', message: 'x'.repeat(200) }))
+      rows[0] = { ...rows[0], timestamp: 'not a time' } as EventRow
+      const err = await store.insertEvents(rows).then(
+        () => null,
+        (e: unknown) => e,
+      )
+      expect(store.isDataError(err)).toBe(true)
+      expect((await store.queryEvents({ filters: { operation_type: ['poison_large'] }, limit: 1 })).total).toBe(0)
+      expect(await store.insertEvents(rows.slice(1))).toBe(2999)
+    })
+
     it('derives severity from result when a writer leaves it out', async () => {
       const rows = (['success', 'warning', 'failure'] as const).map((result) => {
         const { severity: _, ...r } = row({ operation_type: 'derive', result })

@@ -14,6 +14,8 @@ export interface TestDatabase {
    * queries from two connections would interleave: 1 there.
    */
   maxConnections: number
+  /** Whether COPY FROM STDIN works: PGlite's socket server does not implement it (the statement hangs). */
+  copy: boolean
   /** Runs statements as the database owner, beside whatever pool the test opened. */
   exec(sql: string): Promise<void>
   drop(): Promise<void>
@@ -36,6 +38,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
       url: url.toString(),
       engine: 'server',
       maxConnections: 10,
+      copy: true,
       async exec(text) {
         const sql = postgres(url.toString(), { max: 1, onnotice: () => {} })
         try {
@@ -57,6 +60,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     url: `postgres://postgres@${server.getServerConn()}/postgres`,
     engine: 'pglite',
     maxConnections: 1,
+    copy: false,
     async exec(text) {
       await db.exec(text)
     },
