@@ -91,7 +91,7 @@ export async function queryLatency(rows: number, withExport: boolean) {
   }
 }
 
-async function exportFigures(server: ApiServer, url: string, rows: number) {
+export async function exportFigures(server: ApiServer, url: string, rows: number) {
   const before = await rss(server.pid)
   await resetPeak(server.pid)
   let bytes = 0

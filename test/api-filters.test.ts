@@ -4,8 +4,9 @@
  * The expected ids and totals come from testing/reference.ts (plain
  * TypeScript), never from the SQL under test.
  */
+import Papa from 'papaparse'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { openPgliteStore, openPostgresStore, type AuditStore, type EventFilters, type EventRow } from '@audit/core'
+import { EVENT_COLUMNS, openPgliteStore, openPostgresStore, type AuditStore, type EventFilters, type EventRow } from '@audit/core'
 import { createTestDatabase, describeEngine, referenceFilter, referenceSort, seedEvents, type TestDatabase } from '@audit/core/testing'
 import { testApp } from '../apps/api/src/test-support.ts'
 
@@ -82,6 +83,16 @@ for (const [engine, open] of engines) {
       expect(r.json.total).toBe(all.length)
       expect(r.json.events.map((e: { id: string }) => e.id)).toEqual(all.slice(offset, offset + limit).map((e) => e.id))
       expect(r.json.has_more).toBe(offset + limit < all.length)
+    })
+
+    // The export takes the same filters (on a server, in the COPY statement): every match, in order, no page limit.
+    it.each(cases.filter(([, query]) => !/limit=|offset=/.test(query)))('export: %s', async (_label, query, filters, opts = {}) => {
+      const all = referenceSort(referenceFilter(seeded, filters), opts.order ?? 'desc')
+      const r = await t.call(`/api/v1/audit/events/export?${query}`, { key: 'read' })
+      expect(r.status).toBe(200)
+      const rows = Papa.parse<string[]>(r.text, { skipEmptyLines: true }).data
+      expect(rows[0]).toEqual([...EVENT_COLUMNS])
+      expect(rows.slice(1).map((row) => row[0])).toEqual(all.map((e) => e.id))
     })
 
     it('the seeded mix makes every case meaningful', () => {

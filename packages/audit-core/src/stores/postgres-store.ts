@@ -1,6 +1,9 @@
 import net from 'node:net'
+import type { Readable } from 'node:stream'
 import postgres from 'postgres'
-import type { EventRow } from '../schema/event.ts'
+import { CSV_HEADER } from '../csv.ts'
+import { EVENT_COLUMNS, type EventRow } from '../schema/event.ts'
+import type { EventFilters, SortOrder } from '../schema/query.ts'
 import { COPY_EVENTS_SQL, copyText } from './copy-text.ts'
 import { applyMigrations, readMigrations, DEFAULT_MIGRATIONS_DIR } from './migrate.ts'
 import { createSqlStore } from './sql-store.ts'
@@ -53,7 +56,94 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
       return (await copyEvents(sql, rows)) ? rows.length : insertFunction(rows)
     }
   }
+  if (options.copy !== false) store.exportCsv = (filters, order) => exportCsv(sql, filters, order)
   return Object.assign(store, { sql })
+}
+
+/** Columns whose values cannot start a formula (uuid, time, enums, JSON object, inet): no check needed. */
+const NOT_FREE_TEXT = new Set(['id', 'timestamp', 'result', 'extra_info', 'severity', 'actor_type', 'ip_address'])
+
+/** The export's columns (csv.ts) as SQL: ISO times, and the formula guard on every free-text column. */
+const CSV_SELECT = EVENT_COLUMNS.map((c) =>
+  c === 'timestamp'
+    ? `to_char("timestamp" at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`
+    : NOT_FREE_TEXT.has(c)
+      ? `"${c}"`
+      : `case when left("${c}", 1) in ('=', '+', '-', '@', E'\\t', E'\\r') then '''' || "${c}" else "${c}" end`,
+).join(', ')
+
+/**
+ * The export's CSV written by the server: `COPY (select …) TO STDOUT
+ * (FORMAT csv, FORCE_QUOTE *)` on a reserved connection (postgres.js would
+ * otherwise queue other queries behind the COPY). Pull-based: the socket is
+ * paused while the client is slow. Cancelling stops the COPY with
+ * pg_cancel_backend (postgres.js cannot cancel a streaming COPY) and drains
+ * what is already on its way, so the connection goes back to the pool usable.
+ */
+function exportCsv(sql: postgres.Sql, filters: EventFilters, order: SortOrder): ReadableStream<Uint8Array> {
+  const dir = order === 'asc' ? 'asc' : 'desc'
+  let source: Readable | undefined
+  let pid = 0
+  let cancelling: Promise<unknown> = Promise.resolve()
+  return new ReadableStream<Uint8Array>({
+    async start(controller) {
+      const [w] = await sql.unsafe<{ w: string }[]>('select public.audit_events_where($1::text::jsonb) as w', [JSON.stringify(filters)])
+      const conn = await sql.reserve()
+      try {
+        pid = (await conn<{ pid: number }[]>`select pg_backend_pid() as pid`)[0]?.pid ?? 0
+        source = (await conn
+          .unsafe(`copy (select ${CSV_SELECT} from public.audit_events where ${w?.w ?? 'false'} order by "timestamp" ${dir}, id ${dir}) to stdout (format csv, force_quote *)`)
+          .readable()) as Readable
+      } catch (err) {
+        conn.release()
+        throw err
+      }
+      // Back to the pool once the COPY's last message is read and a cancel
+      // sent for it has landed (it must not hit the connection's next query).
+      source.once('close', () => {
+        const release = () => conn.release()
+        void cancelling.finally(() => conn`select 1`.then(release, release))
+      })
+      controller.enqueue(new TextEncoder().encode(CSV_HEADER))
+    },
+    async pull(controller) {
+      const chunk = await nextChunk(source as Readable)
+      if (chunk === null) controller.close()
+      else controller.enqueue(chunk)
+    },
+    cancel() {
+      if (!source || source.closed) return
+      cancelling = sql`select pg_cancel_backend(${pid})`.catch(() => {})
+      source.removeAllListeners('readable').on('error', () => {}).on('data', () => {}).resume()
+    },
+  })
+}
+
+/** The next chunk of a paused stream, or null at its end. */
+function nextChunk(src: Readable): Promise<Buffer | null> {
+  return new Promise((resolve, reject) => {
+    const done = () => {
+      src.off('readable', tryRead).off('end', onEnd).off('error', onError)
+    }
+    const tryRead = () => {
+      const chunk = src.read() as Buffer | null
+      if (chunk !== null) {
+        done()
+        resolve(chunk)
+      }
+    }
+    const onEnd = () => {
+      done()
+      resolve(null)
+    }
+    const onError = (err: unknown) => {
+      done()
+      reject(err)
+    }
+    if (src.readableEnded) return resolve(null)
+    src.on('readable', tryRead).once('end', onEnd).once('error', onError)
+    tryRead()
+  })
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { AuditEvent, EventRow } from '../schema/event.ts'
-import type { EventFilters, EventPage, EventQuery, EventStats, StatsQuery } from '../schema/query.ts'
+import type { EventFilters, EventPage, EventQuery, EventStats, SortOrder, StatsQuery } from '../schema/query.ts'
 
 export type StoreKind = 'pglite' | 'postgres' | 'supabase'
 
@@ -20,6 +20,12 @@ export interface AuditStore {
   insertEvents(rows: readonly EventRow[]): Promise<number>
   /** One page of events that match, with their total (an estimate past `countCap`). */
   queryEvents(query: EventQuery): Promise<EventPage<AuditEvent>>
+  /**
+   * Every matching event as the export's CSV (csv.ts), header included, made
+   * by the database. Stores without it are exported page by page with
+   * `eventsToCsv`, to the same bytes. Cancelling the stream stops the query.
+   */
+  exportCsv?(filters: EventFilters, order: SortOrder): ReadableStream<Uint8Array>
   /** One event, or null. */
   getEvent(id: string): Promise<AuditEvent | null>
   /** Counts by result, type, source, severity, a histogram, and optionally the top values of an extra_info key. */

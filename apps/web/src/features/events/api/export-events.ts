@@ -8,7 +8,7 @@ export interface ExportProgress {
 
 /**
  * Downloads every event that matches as CSV (made on the server with
- * papaparse, formula cells neutralised), reporting rows received as it streams.
+ * the database or papaparse, formula cells neutralised), reporting rows received as it streams.
  */
 export async function exportEvents(filters: Record<string, string | undefined>, onProgress: (p: ExportProgress) => void, signal?: AbortSignal) {
   const res = await apiFetch(`/api/v1/audit/events/export${toQuery({ ...filters, format: 'csv' })}`, signal ? { signal } : {})
