@@ -117,6 +117,28 @@ export async function libraryRate(store: AuditStore, n: number, batchSize: numbe
   return rate
 }
 
+/** rows/s of COPY … FROM STDIN of `rs` into `table` (emptied first), fed 5,000 rows a write. */
+async function copyInto(sql: postgres.Sql, table: string, rs: EventRow[]): Promise<number> {
+  await sql.unsafe(`truncate ${table}`)
+  await sql.unsafe('checkpoint')
+  const t0 = performance.now()
+  const writable = await sql.unsafe(`copy ${table} (${COPY_COLUMNS.map((c) => `"${c}"`).join(',')}) from stdin`).writable()
+  await new Promise<void>((resolve, reject) => {
+    let i = 0
+    const pump = () => {
+      while (i < rs.length) {
+        const chunk = copyText(rs.slice(i, i + 5000))
+        i += 5000
+        if (!writable.write(chunk)) return void writable.once('drain', pump)
+      }
+      writable.end()
+    }
+    writable.on('finish', resolve).on('error', reject)
+    pump()
+  })
+  return rs.length / ((performance.now() - t0) / 1000)
+}
+
 async function truncate(sql: postgres.Sql) {
   await sql.unsafe('alter table public.audit_events disable trigger audit_events_no_truncate')
   await sql.unsafe('truncate public.audit_events')
@@ -142,27 +164,12 @@ export async function ingestPostgres(events: number, singles: number, sweepN: nu
 
     // COPY of the same rows into an identical table (indexes included): the physical limit
     const copyRows = rows(events)
-    let t0 = performance.now()
-    const writable = await sql.unsafe(`copy copy_events (${COPY_COLUMNS.map((c) => `"${c}"`).join(',')}) from stdin`).writable()
-    await new Promise<void>((resolve, reject) => {
-      let i = 0
-      const pump = () => {
-        while (i < copyRows.length) {
-          const chunk = copyText(copyRows.slice(i, i + 5000))
-          i += 5000
-          if (!writable.write(chunk)) return void writable.once('drain', pump)
-        }
-        writable.end()
-      }
-      writable.on('finish', resolve).on('error', reject)
-      pump()
-    })
-    const copyRate = events / ((performance.now() - t0) / 1000)
+    let copyRate = await copyInto(sql, 'copy_events', copyRows)
     report({ scenario: 'ingest', measure: `COPY into an identical table (${events.toLocaleString('en-US')} rows)`, value: copyRate, unit: 'rows/s' })
 
     // one INSERT per event, awaited: the synchronous way (sampled)
     const one = rows(singles)
-    t0 = performance.now()
+    const t0 = performance.now()
     for (const r of one) {
       await sql`insert into single_events (id, "timestamp", source, operator, operation_type, result, message, extra_info, severity)
         values (${r.id}, ${r.timestamp}, ${r.source}, ${r.operator ?? null}, ${r.operation_type}, ${r.result}, ${r.message ?? null}, ${sql.json(r.extra_info as never)}, ${r.severity})`
@@ -205,9 +212,17 @@ export async function ingestPostgres(events: number, singles: number, sweepN: nu
     for (const i of indexes) await sql.unsafe(i.indexdef)
     report({ scenario: 'indexes', measure: 'without any secondary index (primary key only)', value: bare, unit: 'rows/s', baseline: 'all indexes', baselineValue: withAll })
 
-    await truncate(sql)
-    const full = await libraryRate(store, events, best.batch, best.concurrency)
-    report({ scenario: 'ingest', measure: `library, batch ${best.batch}, ${best.concurrency} writers, ${events.toLocaleString('en-US')} events`, value: full, unit: 'rows/s', baseline: 'COPY', baselineValue: copyRate, goal: '≥ 0.7× COPY', met: full >= 0.7 * copyRate })
+    // The goal's two figures, measured in turn twice (best of each): this
+    // machine's COPY rate moves ±20% between minutes, and a ratio of two
+    // figures taken minutes apart would carry that noise.
+    let full = 0
+    for (let round = 0; round < 2; round++) {
+      if (round > 0) copyRate = Math.max(copyRate, await copyInto(sql, 'copy_events', copyRows))
+      await truncate(sql)
+      full = Math.max(full, await libraryRate(store, events, best.batch, best.concurrency))
+    }
+    report({ scenario: 'ingest', measure: `COPY again, best of 2 runs beside the library's (${events.toLocaleString('en-US')} rows)`, value: copyRate, unit: 'rows/s' })
+    report({ scenario: 'ingest', measure: `library, batch ${best.batch}, ${best.concurrency} writers, ${events.toLocaleString('en-US')} events, best of 2`, value: full, unit: 'rows/s', baseline: 'COPY', baselineValue: copyRate, goal: '≥ 0.7× COPY', met: full >= 0.7 * copyRate })
     report({ scenario: 'ingest', measure: 'library against one INSERT per event', value: full, unit: 'rows/s', baseline: 'per-event INSERT', baselineValue: singleRate, goal: '≥ 15×', met: full >= 15 * singleRate })
     await store.close()
     return { copyRate, singleRate, best: { ...best, rate: full }, sweep }

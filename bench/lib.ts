@@ -1,5 +1,6 @@
 /** What every benchmark section shares: the report, databases, the server process, psql timings. */
 import { spawn } from 'node:child_process'
+import http from 'node:http'
 import { readFile, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -92,9 +93,9 @@ export async function datasetSql(n: number, lo: number, hi: number): Promise<str
   return text.replaceAll(':lo', String(lo)).replaceAll(':hi', String(hi)).replaceAll(':n', String(n))
 }
 
-/** Runs `once` to warm up, then `reps` times; the durations in ms. */
-export async function timeRuns(once: () => Promise<unknown>, reps: number): Promise<number[]> {
-  await once()
+/** Runs `once` `warmup` times (JIT, caches, connections), then `reps` times; the durations in ms. */
+export async function timeRuns(once: () => Promise<unknown>, reps: number, warmup = 1): Promise<number[]> {
+  for (let i = 0; i < warmup; i++) await once()
   const out: number[] = []
   for (let i = 0; i < reps; i++) {
     const t = performance.now()
@@ -104,13 +105,22 @@ export async function timeRuns(once: () => Promise<unknown>, reps: number): Prom
   return out
 }
 
-/** GET `path` on the server `reps` times (after one warm-up); the durations in ms. */
-export function timeApi(server: ApiServer, path: string, reps: number): Promise<number[]> {
-  return timeRuns(async () => {
-    const res = await fetch(`${server.url}${path}`, { headers: { authorization: `Bearer ${server.key}` } })
-    await res.arrayBuffer()
-    if (res.status !== 200) throw new Error(`${path} answered ${res.status}`)
-  }, reps)
+// One kept-alive connection, as a service calling the API would hold: node:http
+// costs the client a third of what fetch does, so the figure is the server's.
+const agent = new http.Agent({ keepAlive: true, maxSockets: 1 })
+
+/** GET `path` on the server `reps` times (after `warmup` runs); the durations in ms. */
+export function timeApi(server: ApiServer, path: string, reps: number, warmup = 10): Promise<number[]> {
+  const get = () =>
+    new Promise<void>((resolve, reject) => {
+      http
+        .get(`${server.url}${path}`, { agent, headers: { authorization: `Bearer ${server.key}` } }, (res) => {
+          res.resume()
+          res.once('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`${path} answered ${res.statusCode}`))))
+        })
+        .once('error', reject)
+    })
+  return timeRuns(get, reps, warmup)
 }
 
 export interface ApiServer {
@@ -178,10 +188,11 @@ export async function resetPeak(pid: number): Promise<void> {
 /**
  * Runs each statement `reps` times in one psql session with \timing and
  * returns the client-side times in ms, per statement group: the baseline a
- * person gets by typing the same SQL into psql.
+ * person gets by typing the same SQL into psql. `setup` runs first, untimed
+ * (e.g. PREPARE, for an EXECUTE in the groups).
  */
-export async function psqlTimes(url: string, groups: string[][], reps: number): Promise<number[][]> {
-  const script = ['\\timing on', '\\o /dev/null']
+export async function psqlTimes(url: string, groups: string[][], reps: number, setup: string[] = []): Promise<number[][]> {
+  const script = [...setup.map((s) => `${s};`), '\\timing on', '\\o /dev/null']
   for (let r = 0; r < reps; r++) for (const g of groups) for (const s of g) script.push(`${s};`)
   const child = spawn('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', url], { stdio: ['pipe', 'pipe', 'pipe'] })
   let out = ''

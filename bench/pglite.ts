@@ -4,6 +4,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { openPgliteStore } from '@audit/core'
 import { DEFAULT_COUNT_CAP } from '../apps/api/src/config.ts'
+import { eventsPageSql } from '../packages/audit-core/src/stores/sql-store.ts'
 import { COPY_COLUMNS, copyText, libraryRate, rows } from './ingest.ts'
 import { datasetSql, percentile, report, startApiServer, timeApi, timeRuns } from './lib.ts'
 import { queryCases } from './query.ts'
@@ -69,12 +70,16 @@ async function queries(dir: string, n: number) {
   const cases = queryCases(k?.id as string)
   const raw = new Map<string, number[]>()
   for (const c of cases) {
-    const f = JSON.stringify({ start_date: start, ...c.filters })
-    const once = async () => {
-      await db.query('select * from public.audit_query_events($1::jsonb, 50, $2, $3, $4::uuid)', [f, c.offset ?? 0, 'desc', c.after ?? null])
-      await db.query('select public.audit_total_events($1::jsonb, $2)', [f, DEFAULT_COUNT_CAP])
-    }
-    raw.set(c.name, await timeRuns(once, 10))
+    // the store's own statement
+    const { text, params } = eventsPageSql({
+      filters: { start_date: start, ...c.filters } as never,
+      limit: 50,
+      offset: c.offset ?? 0,
+      order: 'desc',
+      countCap: DEFAULT_COUNT_CAP,
+      ...(c.after ? { after: c.after } : {}),
+    })
+    raw.set(c.name, await timeRuns(() => db.query(text, params), 10))
   }
   await store.close()
 
@@ -83,7 +88,7 @@ async function queries(dir: string, n: number) {
   try {
     const label = `${n / 1e6}M`
     for (const c of cases) {
-      const times = await timeApi(api, `api/v1/audit/events?start_date=${encodeURIComponent(start)}&limit=50${c.qs ? `&${c.qs}` : ''}`, 10)
+      const times = await timeApi(api, `api/v1/audit/events?start_date=${encodeURIComponent(start)}&limit=50${c.qs ? `&${c.qs}` : ''}`, 10, 1)
       const base = raw.get(c.name) as number[]
       report({ scenario: `pglite ${label}`, measure: `${c.name}: API p95 (10 runs)`, value: percentile(times, 95), unit: 'ms', baseline: 'same SQL in process, p95', baselineValue: percentile(base, 95), lowerIsBetter: true })
     }

@@ -1,5 +1,6 @@
 /** Query latency through the API against the same SQL in psql, and export against psql \copy. */
 import { DEFAULT_COUNT_CAP } from '../apps/api/src/config.ts'
+import { eventsPageSql } from '../packages/audit-core/src/stores/sql-store.ts'
 import { createDatabase, fmt, loadDataset, percentile, psqlTimes, report, resetPeak, rss, startApiServer, timeApi, type ApiServer } from './lib.ts'
 
 const DAY = 86_400_000
@@ -32,19 +33,23 @@ export function queryCases(afterId: string): QueryCase[] {
   ]
 }
 
-const lit = (s: string) => `'${s.replace(/'/g, "''")}'`
+const lit = (v: unknown) => (v === null ? 'null' : typeof v === 'number' ? String(v) : `'${String(v).replace(/'/g, "''")}'`)
 
-/** The statements the store runs for a case: the page and the bounded total. */
-function sqlFor(c: QueryCase, start: string): string[] {
-  const f = lit(JSON.stringify({ start_date: start, ...c.filters }))
-  return [
-    `select * from public.audit_query_events(${f}::jsonb, ${PAGE}, ${c.offset ?? 0}, 'desc', ${c.after ? `${lit(c.after)}::uuid` : 'null'})`,
-    `select public.audit_total_events(${f}::jsonb, ${DEFAULT_COUNT_CAP})`,
-  ]
+/** The store's own statement for a case, prepared as the store prepares it: PREPARE once, then EXECUTE. */
+function sqlFor(c: QueryCase, start: string, name: string): { setup: string[]; execute: string } {
+  const { text, params } = eventsPageSql({
+    filters: { start_date: start, ...c.filters } as never,
+    limit: PAGE,
+    offset: c.offset ?? 0,
+    order: 'desc',
+    countCap: DEFAULT_COUNT_CAP,
+    ...(c.after ? { after: c.after } : {}),
+  })
+  return { setup: [`prepare ${name} as ${text}`], execute: `execute ${name}(${params.map(lit).join(', ')})` }
 }
 
-/** Repetitions for a case: about 3 s of it, between 5 and 30. */
-const repsFor = (ms: number) => Math.max(5, Math.min(30, Math.floor(3000 / Math.max(ms, 1))))
+/** Repetitions for a case: about 3 s of it, between 5 and 200 (sub-millisecond cases need many for a stable p95). */
+const repsFor = (ms: number) => Math.max(5, Math.min(200, Math.floor(3000 / Math.max(ms, 0.1))))
 
 export async function queryLatency(rows: number, withExport: boolean) {
   const label = rows >= 1e6 ? `${rows / 1e6}M` : `${rows / 1e3}k`
@@ -57,12 +62,15 @@ export async function queryLatency(rows: number, withExport: boolean) {
       const start = new Date(Date.now() - 7 * DAY).toISOString()
       const [k] = await db.sql<{ id: string }[]>`select id from public.audit_events where "timestamp" >= ${start}
         order by "timestamp" desc, id desc offset 99999 limit 1`
-      for (const c of queryCases(k?.id as string)) {
+      for (const [i, c] of queryCases(k?.id as string).entries()) {
         const path = `api/v1/audit/events?start_date=${encodeURIComponent(start)}&limit=${PAGE}${c.qs ? `&${c.qs}` : ''}`
-        const probe = await timeApi(server, path, 1)
+        const probe = await timeApi(server, path, 1, 1)
         const reps = repsFor(probe[0] as number)
-        const api = await timeApi(server, path, reps)
-        const [raw] = await psqlTimes(db.url, [sqlFor(c, start)], reps)
+        const warmup = (probe[0] as number) < 50 ? 20 : 0
+        const api = await timeApi(server, path, reps, warmup)
+        const q = sqlFor(c, start, `q${i}`)
+        const [raw] = await psqlTimes(db.url, [[q.execute]], reps + warmup, q.setup)
+        raw?.splice(0, warmup) // psql's warm-up, as the API's
         const apiP95 = percentile(api, 95)
         const sqlP95 = percentile(raw as number[], 95)
         const isDefault = c.name.startsWith('default')
@@ -79,7 +87,7 @@ export async function queryLatency(rows: number, withExport: boolean) {
         })
       }
       // what the page asks besides the list: the summary and histogram of the range
-      const stats = await timeApi(server, `api/v1/audit/stats?start_date=${encodeURIComponent(start)}`, 5)
+      const stats = await timeApi(server, `api/v1/audit/stats?start_date=${encodeURIComponent(start)}`, 5, 1)
       report({ scenario: `query ${label}`, measure: 'stats of 7 days (the page\'s summary), API p50', value: percentile(stats, 50), unit: 'ms', lowerIsBetter: true })
 
       if (withExport) await exportFigures(server, db.url, rows)

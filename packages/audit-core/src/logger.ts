@@ -4,6 +4,7 @@ import { getAuditContext } from './context.ts'
 import { BatchQueue, RejectedEventError, type QueueLog, type QueueStats, type ShutdownReport } from './queue/batch-queue.ts'
 import {
   EventInputSchema,
+  acceptsAsIs,
   severityForResult,
   type ActorType,
   type EventRow,
@@ -201,7 +202,7 @@ function toRow(p: Exclude<Pending, { row: EventRow }>, defaultSource: string): E
   const ctx = p.ctx
   const result = e.result
   const timestamp = toIso(p.ts)
-  const parsed = EventInputSchema.safeParse({
+  const candidate: Record<string, unknown> = {
     // an id or time made here is valid by construction; only the caller's are checked
     ...(e.id !== undefined ? { id: e.id } : {}),
     ...(timestamp === undefined ? { timestamp: String(p.ts) } : {}),
@@ -219,13 +220,19 @@ function toRow(p: Exclude<Pending, { row: EventRow }>, defaultSource: string): E
     request_id: e.requestId ?? ctx?.requestId ?? null,
     ip_address: e.ipAddress ?? ctx?.ipAddress ?? null,
     user_agent: e.userAgent ?? ctx?.userAgent ?? null,
-  })
-  if (!parsed.success) {
-    throw new RejectedEventError(
-      parsed.error.issues.map((i) => `${i.path.join('.') || 'event'}: ${i.message}`).join('; '),
-    )
   }
-  const row = parsed.data as EventRow
+  let row: EventRow
+  if (acceptsAsIs(candidate)) {
+    row = candidate as EventRow
+  } else {
+    const parsed = EventInputSchema.safeParse(candidate)
+    if (!parsed.success) {
+      throw new RejectedEventError(
+        parsed.error.issues.map((i) => `${i.path.join('.') || 'event'}: ${i.message}`).join('; '),
+      )
+    }
+    row = parsed.data as EventRow
+  }
   row.id = p.id
   if (timestamp !== undefined) row.timestamp = timestamp
   return row

@@ -80,3 +80,37 @@ export type EventInput = z.input<typeof EventInputSchema>
 /** A validated event ready for the database (NUL bytes removed). */
 export type EventRow = z.output<typeof EventInputSchema> & { id: string; timestamp: string; severity: Severity }
 
+
+const TEXT_LIMITS: readonly [string, number][] = [...Object.entries(LIMITS), ['message', MESSAGE_MAX_CHARS]]
+const RESULT_SET: ReadonlySet<unknown> = new Set(RESULTS)
+const SEVERITY_SET: ReadonlySet<unknown> = new Set(SEVERITIES)
+const ACTOR_SET: ReadonlySet<unknown> = new Set(ACTOR_TYPES)
+
+/**
+ * True only when {@link EventInputSchema} would accept this event (with
+ * `severity` set, and no `id`, `timestamp` or `ip_address`) and return it
+ * unchanged: the common case, checked without the schema's allocations (the
+ * logger's hot path; logger.test.ts holds the two to the same answers).
+ * False says nothing: the schema then decides, and explains.
+ */
+export function acceptsAsIs(e: Record<string, unknown>): boolean {
+  if (e.id !== undefined || e.timestamp !== undefined || e.ip_address != null) return false
+  if (typeof e.source !== 'string' || !SOURCE_PATTERN.test(e.source)) return false
+  if (typeof e.operation_type !== 'string' || !OPERATION_TYPE_PATTERN.test(e.operation_type)) return false
+  if (!RESULT_SET.has(e.result) || !SEVERITY_SET.has(e.severity)) return false
+  if (e.actor_type != null && !ACTOR_SET.has(e.actor_type)) return false
+  for (const [key, max] of TEXT_LIMITS) {
+    const v = e[key]
+    if (v != null && (typeof v !== 'string' || v.length > max || v.includes('\u0000'))) return false
+  }
+  const x = e.extra_info
+  if (x == null) return true
+  if (typeof x !== 'object' || Object.getPrototypeOf(x) !== Object.prototype || Object.getOwnPropertySymbols(x).length > 0) return false
+  let json: string
+  try {
+    json = JSON.stringify(x)
+  } catch {
+    return false
+  }
+  return json.length * 3 <= EXTRA_INFO_MAX_BYTES && !json.includes('\\u0000')
+}

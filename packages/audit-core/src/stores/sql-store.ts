@@ -8,6 +8,23 @@ export interface SqlClient {
 }
 
 /**
+ * The one statement behind `queryEvents`: the page as a JSON array and the
+ * bounded total, in one round trip (the page's latency is mostly round trips
+ * and row decoding; JSON.parse of one text decodes a page fastest). Columns
+ * `events` and `total` (both JSON text; total null without `withTotal`).
+ */
+export function eventsPageSql(query: EventQuery): { text: string; params: unknown[] } {
+  const params: unknown[] = [JSON.stringify(query.filters)]
+  const param = (v: unknown, type: string) => `$${params.push(v)}::${type}`
+  const page =
+    query.limit > 0
+      ? `(select coalesce(json_agg(e), '[]'::json) from public.audit_query_events($1::text::jsonb, ${param(query.limit, 'int')}, ${param(query.offset ?? 0, 'int')}, ${param(query.order ?? 'desc', 'text')}, ${param(query.after ?? null, 'uuid')}) e)::text`
+      : `'[]'`
+  const total = query.withTotal !== false ? `public.audit_total_events($1::text::jsonb, ${param(query.countCap ?? null, 'bigint')})::text` : 'null'
+  return { text: `select ${page} as events, ${total} as total`, params }
+}
+
+/**
  * A store over a direct SQL connection (postgres.js or PGlite): it calls the
  * migration's functions with JSON arguments, exactly as the supabase store
  * does over RPC.
@@ -23,27 +40,11 @@ export function createSqlStore(kind: StoreKind, client: SqlClient, close: () => 
       return Number(r?.n ?? 0)
     },
     async queryEvents(query: EventQuery): Promise<EventPage<AuditEvent>> {
-      const filters = JSON.stringify(query.filters)
-      const [rows, counted] = await Promise.all([
-        query.limit > 0
-          ? client.query('select * from public.audit_query_events($1::text::jsonb, $2::int, $3::int, $4::text, $5::uuid)', [
-              filters,
-              query.limit,
-              query.offset ?? 0,
-              query.order ?? 'desc',
-              query.after ?? null,
-            ])
-          : Promise.resolve([]),
-        query.withTotal !== false
-          ? client.query<{ t: TotalJson | string }>('select public.audit_total_events($1::text::jsonb, $2::bigint) as t', [
-              filters,
-              query.countCap ?? null,
-            ])
-          : Promise.resolve([{ t: NO_TOTAL }]),
-      ])
-      const t = counted[0]?.t
-      const total = typeof t === 'string' ? (JSON.parse(t) as TotalJson) : (t ?? NO_TOTAL)
-      return { events: rows.map(toAuditEvent), total: Number(total.total), totalExact: total.exact }
+      const { text, params } = eventsPageSql(query)
+      const [r] = await client.query<{ events: string; total: string | null }>(text, params)
+      const events = JSON.parse(r?.events ?? '[]') as Record<string, unknown>[]
+      const t = r?.total ? (JSON.parse(r.total) as TotalJson) : NO_TOTAL
+      return { events: events.map(toAuditEvent), total: Number(t.total), totalExact: t.exact }
     },
     async getEvent(id: string) {
       const rows = await client.query('select * from public.audit_get_event($1::uuid)', [id])
