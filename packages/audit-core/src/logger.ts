@@ -203,9 +203,6 @@ function toRow(p: Exclude<Pending, { row: EventRow }>, defaultSource: string): E
   const result = e.result
   const timestamp = toIso(p.ts)
   const candidate: Record<string, unknown> = {
-    // an id or time made here is valid by construction; only the caller's are checked
-    ...(e.id !== undefined ? { id: e.id } : {}),
-    ...(timestamp === undefined ? { timestamp: String(p.ts) } : {}),
     source: e.source ?? defaultSource,
     operator: e.operator ?? ctx?.operator ?? null,
     operation_type: e.operationType,
@@ -221,6 +218,9 @@ function toRow(p: Exclude<Pending, { row: EventRow }>, defaultSource: string): E
     ip_address: e.ipAddress ?? ctx?.ipAddress ?? null,
     user_agent: e.userAgent ?? ctx?.userAgent ?? null,
   }
+  // an id or time made here is valid by construction; only the caller's are checked
+  if (e.id !== undefined) candidate.id = e.id
+  if (timestamp === undefined) candidate.timestamp = String(p.ts)
   let row: EventRow
   if (acceptsAsIs(candidate)) {
     row = candidate as EventRow
