@@ -186,7 +186,7 @@ export async function ingestPostgres(events: number, singles: number, sweepN: nu
       report({ scenario: 'ingest', measure: `library, batch ${batch}, 2 writers (${sweepN.toLocaleString('en-US')})`, value: rate, unit: 'rows/s', baseline: 'COPY', baselineValue: copyRate })
       if (rate > best.rate) best = { batch, concurrency: 2, rate }
     }
-    for (const concurrency of [1, 4]) {
+    for (const concurrency of [1, 3, 4]) {
       await truncate(sql)
       const rate = await libraryRate(store, sweepN, best.batch, concurrency)
       report({ scenario: 'ingest', measure: `library, batch ${best.batch}, ${concurrency} writer${concurrency > 1 ? 's' : ''} (${sweepN.toLocaleString('en-US')})`, value: rate, unit: 'rows/s', baseline: 'COPY', baselineValue: copyRate })

@@ -61,4 +61,30 @@ describe(`postgres store batch writes on ${describeEngine()}`, () => {
       await target.drop()
     }
   })
+
+  // PGlite's stand-in has no COPY (and one backend, which cannot be terminated from a client): the server's CI run covers this
+  it.runIf(process.env.TEST_DATABASE_URL)('a connection lost during a COPY is a transient error, and the pool goes on (server only)', async () => {
+    const target = await createTestDatabase()
+    const store = await openPostgresStore({ databaseUrl: target.url, max: 2, copy: true })
+    const admin = await openPostgresStore({ databaseUrl: target.url, max: 1, migrate: false, copy: false })
+    try {
+      const rows = seedEvents(20_000, { now: Date.parse('2026-11-20T12:00:00Z'), days: 3, seed: 12 })
+      const writing = store.insertEvents(rows).then(
+        () => null,
+        (e: unknown) => e,
+      )
+      await expect
+        .poll(async () => (await admin.sql`select pg_terminate_backend(pid) as t from pg_stat_activity where query like 'copy public.audit_events%'`).length, { interval: 5 })
+        .toBe(1)
+      const err = await writing
+      expect(err).not.toBeNull()
+      expect(store.isDataError(err)).toBe(false)
+      expect(await store.insertEvents(rows)).toBe(20_000)
+      expect(await store.insertEvents(rows)).toBe(0)
+    } finally {
+      await admin.close()
+      await store.close()
+      await target.drop()
+    }
+  })
 })

@@ -100,10 +100,18 @@ function exportCsv(sql: postgres.Sql, filters: EventFilters, order: SortOrder): 
         throw err
       }
       // Back to the pool once the COPY's last message is read and a cancel
-      // sent for it has landed (it must not hit the connection's next query).
+      // sent for it has landed (it must not hit the connection's next query);
+      // not at all when the connection was lost (see copyEvents).
+      let lost = false
+      source.on('error', (err) => (lost ||= !connectionSurvives(err)))
       source.once('close', () => {
+        if (lost) return
         const release = () => conn.release()
-        void cancelling.finally(() => conn`select 1`.then(release, release))
+        void cancelling.finally(() =>
+          conn`select 1`.then(release, (err: unknown) => {
+            if (connectionSurvives(err)) release()
+          }),
+        )
       })
       controller.enqueue(new TextEncoder().encode(CSV_HEADER))
     },
@@ -158,17 +166,41 @@ async function copyEvents(sql: postgres.Sql, rows: readonly EventRow[]): Promise
   const text = copyText(rows)
   if (text === null) return false
   const conn = await sql.reserve()
+  let alive = true
   try {
     await conn.unsafe('begin')
     const stream = await conn.unsafe(COPY_EVENTS_SQL).writable()
-    stream.on('error', () => {}) // refused mid-stream: COMMIT below says so
+    let failure: unknown
+    stream.on('error', (err) => (failure = err))
     await new Promise<void>((resolve) => stream.write(text, () => resolve()))
+    // Refused mid-stream by the server: COMMIT below says so. The connection
+    // lost: no statement may follow on it (postgres.js would write to a
+    // closed socket), and the error is transient, so the queue retries.
+    if (failure !== undefined && !connectionSurvives(failure)) throw failure
     if (!stream.destroyed) stream.end()
     const done = await conn.unsafe('commit')
     return done.command === 'COMMIT'
+  } catch (err) {
+    alive = connectionSurvives(err)
+    throw err
   } finally {
-    conn.release()
+    // A connection that closed is already back in the pool's closed set;
+    // releasing it would hand the dead socket to the next query.
+    if (alive) conn.release()
   }
+}
+
+/**
+ * Whether the connection outlived this error: a statement's error from the
+ * server (a SQLSTATE), not a lost socket (postgres.js codes such as
+ * CONNECTION_CLOSED), a FATAL one, or class 08 (connection exception) or 57P
+ * (the server shutting the session down).
+ */
+function connectionSurvives(err: unknown): boolean {
+  const e = err as { code?: unknown; severity?: unknown } | null
+  const code = e?.code
+  if (typeof code !== 'string' || !/^[0-9A-Z]{5}$/.test(code)) return false
+  return e?.severity !== 'FATAL' && e?.severity !== 'PANIC' && !code.startsWith('08') && !code.startsWith('57P')
 }
 
 /**
