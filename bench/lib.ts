@@ -173,6 +173,21 @@ export async function startApiServer(env: Record<string, string>): Promise<ApiSe
   }
 }
 
+/**
+ * The floor under every API figure: a bare `node:http` server in its own
+ * process answering a constant, timed with the same client as the API.
+ */
+export async function httpFloor(reps: number): Promise<number[]> {
+  const code = `require('node:http').createServer((q, r) => r.end('{}')).listen(0, '127.0.0.1', function () { console.log(this.address().port) })`
+  const child = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'pipe', 'inherit'] })
+  try {
+    const port = await new Promise<string>((resolve) => child.stdout.once('data', (d) => resolve(String(d).trim())))
+    return await timeApi({ url: `http://127.0.0.1:${port}/`, key: 'none', pid: child.pid as number, stop: async () => {} }, '', reps, 100)
+  } finally {
+    child.kill()
+  }
+}
+
 /** Resident set size of a process now and at its peak (VmHWM), in MiB. */
 export async function rss(pid: number): Promise<{ now: number; peak: number }> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8')

@@ -1,7 +1,7 @@
 /** Query latency through the API against the same SQL in psql, and export against psql \copy. */
 import { DEFAULT_COUNT_CAP } from '../apps/api/src/config.ts'
 import { eventsPageSql } from '../packages/audit-core/src/stores/sql-store.ts'
-import { createDatabase, fmt, loadDataset, percentile, psqlTimes, report, resetPeak, rss, startApiServer, timeApi, type ApiServer } from './lib.ts'
+import { createDatabase, fmt, httpFloor, loadDataset, percentile, psqlTimes, report, resetPeak, rss, startApiServer, timeApi, type ApiServer } from './lib.ts'
 
 const DAY = 86_400_000
 const PAGE = 50 // the page's default size
@@ -62,6 +62,9 @@ export async function queryLatency(rows: number, withExport: boolean) {
       const start = new Date(Date.now() - 7 * DAY).toISOString()
       const [k] = await db.sql<{ id: string }[]>`select id from public.audit_events where "timestamp" >= ${start}
         order by "timestamp" desc, id desc offset 99999 limit 1`
+      const floor = await httpFloor(300)
+      report({ scenario: `query ${label}`, measure: 'bare node:http round trip (the floor under each API figure): p50', value: percentile(floor, 50), unit: 'ms', lowerIsBetter: true })
+      report({ scenario: `query ${label}`, measure: 'bare node:http round trip: p95 (300 runs)', value: percentile(floor, 95), unit: 'ms', lowerIsBetter: true })
       for (const [i, c] of queryCases(k?.id as string).entries()) {
         const path = `api/v1/audit/events?start_date=${encodeURIComponent(start)}&limit=${PAGE}${c.qs ? `&${c.qs}` : ''}`
         const probe = await timeApi(server, path, 1, 1)
