@@ -5,24 +5,13 @@
  */
 import Papa from 'papaparse'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { EVENT_COLUMNS, eventsToCsv, jsonbText, openPostgresStore, type AuditEvent, type AuditStore, type EventRow } from '@audit/core'
+import { EVENT_COLUMNS, eventsToCsv, openPostgresStore, type AuditEvent, type AuditStore, type EventRow } from '@audit/core'
 import { createTestDatabase, describeEngine, seedEvents, type TestDatabase } from '@audit/core/testing'
 import { testApp, KEYS } from '../apps/api/src/test-support.ts'
+import { csvLine, trickyEvent } from './csv-rule.ts'
 
 const E = '/api/v1/audit/events'
 const NOW = Date.parse('2026-11-20T12:00:00.000Z')
-
-/** The rule, restated: every value quoted, null empty, a formula start defused, LF line ends. */
-function line(e: AuditEvent): string {
-  const cells = EVENT_COLUMNS.map((c) => {
-    const v = e[c]
-    if (v === null) return ''
-    let s = c === 'extra_info' ? jsonbText(v) : String(v)
-    if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`
-    return `"${s.replaceAll('"', '""')}"`
-  })
-  return `${cells.join(',')}\n`
-}
 
 const tricky: EventRow[] = [
   { message: '=1+1', operator: '@cmd', tenant_id: '-2+3', resource_type: '+x', request_id: '\tTAB', user_agent: '\rCR' },
@@ -30,19 +19,7 @@ const tricky: EventRow[] = [
   { message: 'comma, "quotes", and a \\ backslash', operator: '\ufeffBOM', user_agent: 'ünïcødé ✓ 🚀', timestamp: '2026-11-20T11:59:57.123999Z' }, // microseconds: truncated, as JavaScript does
   { message: '=multi\nline formula', extra_info: { b: [1, 2.5, true, null, { deep: 'q"\\\n\t\u0001' }], a: 'x', 'ключ': {}, e: [] } },
   { message: null, operator: null, extra_info: null, source: '-dash-source', resource_type: '-dash.type' },
-].map(
-  (o, i) =>
-    ({
-      id: `01900000-0000-7000-8000-0000000000${String(i).padStart(2, '0')}`,
-      timestamp: new Date(NOW - 1000 * (i + 1)).toISOString(),
-      source: 'frontend',
-      operation_type: 'tricky_export',
-      result: 'success',
-      severity: 'info',
-      ip_address: i % 2 ? '2001:db8::7' : '203.0.113.9',
-      ...o,
-    }) as EventRow,
-)
+].map((o, i) => trickyEvent(i, NOW, { ip_address: i % 2 ? '2001:db8::7' : '203.0.113.9', ...o } as Partial<EventRow>))
 
 describe(`CSV export on ${describeEngine()} (${process.env.TEST_DATABASE_URL ? 'written by COPY' : 'PGlite socket: written page by page'})`, () => {
   let db: TestDatabase
@@ -88,7 +65,7 @@ describe(`CSV export on ${describeEngine()} (${process.env.TEST_DATABASE_URL ? '
       expect(events.length).toBeGreaterThan(0)
       const paged = eventsToCsv(events, { header: true })
       if (res.text !== paged) expect(res.text.split('\n')).toEqual(paged.split('\n')) // a readable diff
-      expect(res.text).toBe(`${EVENT_COLUMNS.join(',')}\n${events.map(line).join('')}`)
+      expect(res.text).toBe(`${EVENT_COLUMNS.join(',')}\n${events.map(csvLine).join('')}`)
       expect(Papa.parse(res.text, { skipEmptyLines: true }).data).toHaveLength(events.length + 1)
     }
   })

@@ -3,24 +3,14 @@ import os from 'node:os'
 import path from 'node:path'
 import Papa from 'papaparse'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
-import { EVENT_COLUMNS, jsonbText, openPgliteStore, type AuditEvent, type AuditStore, type EventRow } from '@audit/core'
+import { EVENT_COLUMNS, openPgliteStore, type AuditEvent, type AuditStore, type EventRow } from '@audit/core'
 import { referenceFilter, seedEvents } from '@audit/core/testing'
 import { testApp, KEYS } from '../apps/api/src/test-support.ts'
+import { csvLine, trickyEvent } from './csv-rule.ts'
 import { msUntil, parseRetention, runRetention, scheduleDaily } from '../apps/api/src/retention.ts'
 
 const E = '/api/v1/audit/events'
 const NOW = Date.parse('2026-11-20T12:00:00.000Z')
-
-/** One CSV line of an event (the export's rule, restated; test/export-csv.test.ts checks the rule in full). */
-function line(e: AuditEvent) {
-  const cells = EVENT_COLUMNS.map((c) => {
-    const v = e[c]
-    if (v === null) return ''
-    const s = c === 'extra_info' ? jsonbText(v) : String(v)
-    return `"${(/^[=+\-@\t\r]/.test(s) ? `'${s}` : s).replaceAll('"', '""')}"`
-  })
-  return `${cells.join(',')}\n`
-}
 
 describe('export of 200,000 events', () => {
   const N = 200_000
@@ -74,7 +64,7 @@ describe('export of 200,000 events', () => {
     for (;;) {
       const page = await t.store.queryEvents({ filters: {}, limit: 20_000, order: 'asc', withTotal: false, ...(after ? { after } : {}) })
       for (const e of page.events) {
-        const expected = line(e)
+        const expected = csvLine(e)
         if (text.slice(at, at + expected.length) !== expected) expect(text.slice(at, at + expected.length)).toBe(expected)
         at += expected.length
         i++
@@ -105,18 +95,7 @@ describe('export, stats, purge and retention', () => {
   let store: AuditStore
   const seeded = seedEvents(1500, { now: NOW, days: 120, seed: 9 })
   const tricky: EventRow[] = ['=1+1', '+SUM(A1)', '-2+3', '@cmd', '\tTAB', '\rCR', 'plain, with "quotes"\nand a newline', 'ünïcødé ✓'].map(
-    (message, i) =>
-      ({
-        id: `01900000-0000-7000-8000-0000000000${String(i).padStart(2, '0')}`,
-        timestamp: new Date(NOW - 1000 * (i + 1)).toISOString(),
-        source: 'frontend',
-        operation_type: 'tricky_export',
-        result: 'success',
-        severity: 'info',
-        message,
-        operator: i === 3 ? '=HYPERLINK("http://x")' : 'ana@example.com',
-        extra_info: { note: message },
-      }) as EventRow,
+    (message, i) => trickyEvent(i, NOW, { message, operator: i === 3 ? '=HYPERLINK("http://x")' : 'ana@example.com', extra_info: { note: message } }),
   )
 
   beforeAll(async () => {
