@@ -3,11 +3,9 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { openPgliteStore } from '@audit/core'
-import { DEFAULT_COUNT_CAP } from '../apps/api/src/config.ts'
-import { eventsPageSql } from '../packages/audit-core/src/stores/sql-store.ts'
 import { COPY_COLUMNS, copyText, libraryRate, rows } from './ingest.ts'
 import { datasetSql, percentile, report, startApiServer, timeApi, timeRuns } from './lib.ts'
-import { queryCases } from './query.ts'
+import { caseStatement, queryCases } from './query.ts'
 
 const DAY = 86_400_000
 
@@ -67,18 +65,10 @@ async function queries(dir: string, n: number) {
   // the same SQL straight on the engine, in process: PGlite's floor
   const start = new Date(Date.now() - 7 * DAY).toISOString()
   const k = (await db.query<{ id: string }>(`select id from public.audit_events where "timestamp" >= $1 order by "timestamp" desc, id desc offset 99999 limit 1`, [start])).rows[0]
-  const cases = queryCases(k?.id as string)
+  const cases = queryCases(k?.id)
   const raw = new Map<string, number[]>()
   for (const c of cases) {
-    // the store's own statement
-    const { text, params } = eventsPageSql({
-      filters: { start_date: start, ...c.filters } as never,
-      limit: 50,
-      offset: c.offset ?? 0,
-      order: 'desc',
-      countCap: DEFAULT_COUNT_CAP,
-      ...(c.after ? { after: c.after } : {}),
-    })
+    const { text, params } = caseStatement(c, start)
     raw.set(c.name, await timeRuns(() => db.query(text, params), 10))
   }
   await store.close()
