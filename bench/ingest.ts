@@ -158,8 +158,8 @@ export interface IngestFigures {
 export async function ingestPostgres(events: number, singles: number, sweepN: number): Promise<IngestFigures> {
   const db = await createDatabase('ingest')
   try {
-    const store = await openPostgresStore({ databaseUrl: db.url, max: 4, migrate: false })
-    const sql = store.sql
+    const store = await openPostgresStore({ databaseUrl: db.url, connections: { write: 4 }, migrate: false })
+    const sql = db.sql
     await sql.unsafe('create table copy_events (like public.audit_events including all)')
     await sql.unsafe('create table single_events (like public.audit_events including all)')
 

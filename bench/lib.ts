@@ -4,6 +4,7 @@ import http from 'node:http'
 import { readFile, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import pg from 'pg'
 import postgres from 'postgres'
 import { migratePostgres } from '@audit/core'
 
@@ -50,8 +51,10 @@ export async function createDatabase(tag: string) {
   await admin.unsafe(`create database ${name}`)
   const url = new URL(BASE_URL)
   url.pathname = `/${name}`
+  const pool = new pg.Pool({ connectionString: url.toString(), max: 1 })
+  await migratePostgres(pool)
+  await pool.end()
   const sql = postgres(url.toString(), { max: 4, onnotice: () => {} })
-  await migratePostgres(sql)
   return {
     url: url.toString(),
     name,

@@ -52,7 +52,7 @@ const engines: [string, () => Promise<{ store: AuditStore; done: () => Promise<v
     `postgres store on ${describeEngine()}`,
     async () => {
       const db: TestDatabase = await createTestDatabase()
-      return { store: await openPostgresStore({ databaseUrl: db.url, max: db.maxConnections, copy: db.copy }), done: () => db.drop() }
+      return { store: await openPostgresStore({ databaseUrl: db.url, ...db.storeOptions }), done: () => db.drop() }
     },
   ],
 ]

@@ -5,7 +5,7 @@
  */
 import Papa from 'papaparse'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { EVENT_COLUMNS, eventsToCsv, openPostgresStore, type AuditEvent, type AuditStore, type EventRow } from '@audit/core'
+import { EVENT_COLUMNS, eventsToCsv, openPostgresStore, type AuditEvent, type AuditStore, type EventRow, type PostgresPools } from '@audit/core'
 import { createTestDatabase, describeEngine, seedEvents, type TestDatabase } from '@audit/core/testing'
 import { testApp, KEYS } from '../apps/api/src/test-support.ts'
 import { csvLine, trickyEvent } from './csv-rule.ts'
@@ -23,13 +23,13 @@ const tricky: EventRow[] = [
 
 describe(`CSV export on ${describeEngine()} (${process.env.TEST_DATABASE_URL ? 'written by COPY' : 'PGlite socket: written page by page'})`, () => {
   let db: TestDatabase
-  let store: AuditStore & { sql: import('postgres').Sql }
+  let store: AuditStore & { pools: PostgresPools }
   let t: Awaited<ReturnType<typeof testApp>>
   const seeded = seedEvents(5000, { now: NOW, days: 10, seed: 77 })
 
   beforeAll(async () => {
     db = await createTestDatabase()
-    store = await openPostgresStore({ databaseUrl: db.url, max: db.maxConnections, copy: db.copy })
+    store = await openPostgresStore({ databaseUrl: db.url, ...db.storeOptions })
     for (let i = 0; i < seeded.length; i += 1000) await store.insertEvents(seeded.slice(i, i + 1000))
     await store.insertEvents(tricky)
     t = await testApp({ store, countCap: 100_000 })
@@ -85,18 +85,78 @@ describe(`CSV export on ${describeEngine()} (${process.env.TEST_DATABASE_URL ? '
     expect(res.text).toContain(',"",')
   })
 
+  const activeCopies = async () =>
+    (await store.pools.read.query<{ n: number }>(`select count(*)::int as n from pg_stat_activity where query ilike 'copy (select%' and state = 'active'`)).rows[0]?.n
+
   it('a client that goes away stops the query, and the pool keeps working', async () => {
     // more times than the pool has connections: one that leaked would hang the next
-    for (let i = 0; i < db.maxConnections + 2; i++) {
+    for (let i = 0; i < 12; i++) {
       const res = await t.app.request(`${E}/export`, { headers: { authorization: `Bearer ${KEYS.read}` } })
       const reader = res.body!.getReader()
       const first = await reader.read()
       expect(new TextDecoder().decode(first.value).startsWith('id,timestamp,')).toBe(true)
       await reader.cancel()
     }
-    await expect
-      .poll(async () => (await store.sql`select count(*)::int as n from pg_stat_activity where query ilike 'copy (select%' and state = 'active'`)[0]?.n, { timeout: 5000 })
-      .toBe(0)
+    await expect.poll(activeCopies, { timeout: 5000 }).toBe(0)
+    expect((await store.queryEvents({ filters: {}, limit: 3 })).events).toHaveLength(3)
+  })
+
+  // items 2 and 3 of the integrity issue: HEAD and never-read exports used to reserve a connection each, for good
+  it('HEAD, and a body cancelled before its first read, hold nothing', async () => {
+    for (let i = 0; i < 12; i++) {
+      const head = await t.app.request(`${E}/export`, { method: 'HEAD', headers: { authorization: `Bearer ${KEYS.read}` } })
+      expect(head.status).toBe(200)
+      expect(head.headers.get('x-total-count')).toBe(String(seeded.length + tricky.length))
+      const res = await t.app.request(`${E}/export?format=${i % 2 ? 'csv' : 'ndjson'}`, { headers: { authorization: `Bearer ${KEYS.read}` } })
+      await res.body!.cancel()
+    }
+    const res = await t.call(`${E}/export?operation_type=tricky_export`, { key: 'read' })
+    expect(res.status).toBe(200)
+    expect(Papa.parse(res.text, { skipEmptyLines: true }).data).toHaveLength(tricky.length + 1)
+    expect(await activeCopies()).toBe(0)
+  })
+
+  it('paused downloads take export slots only: one more is refused with 503, reads and writes go on, and a cancel frees its slot', async () => {
+    const paused: ReadableStreamDefaultReader<Uint8Array>[] = []
+    for (let i = 0; i < 4; i++) {
+      const res = await t.app.request(`${E}/export`, { headers: { authorization: `Bearer ${KEYS.read}` } })
+      expect(res.status).toBe(200)
+      const reader = res.body!.getReader()
+      await reader.read() // started, then never read again
+      paused.push(reader)
+    }
+    const refused = await t.call(`${E}/export`, { key: 'read' })
+    expect(refused.status).toBe(503)
+    expect(refused.headers.get('retry-after')).toBeTruthy()
+    expect((await t.call(`${E}?limit=5`, { key: 'read' })).status).toBe(200)
+    const written = await t.call(E, { key: 'ingest', body: { source: 'frontend', operation_type: 'export_pause_probe', result: 'success' } })
+    expect(written.status).toBeLessThan(300)
+    await paused.pop()!.cancel()
+    const again = await t.app.request(`${E}/export?operation_type=tricky_export`, { headers: { authorization: `Bearer ${KEYS.read}` } })
+    expect(again.status).toBe(200)
+    expect(Papa.parse(await again.text(), { skipEmptyLines: true }).data).toHaveLength(tricky.length + 1)
+    for (const r of paused) await r.cancel()
+    await expect.poll(activeCopies, { timeout: 5000 }).toBe(0)
+  })
+
+  it('sixty sequential exports of every kind (empty, full, cancelled, HEAD) leave every connection usable', async () => {
+    const kinds = ['operation_type=none_such', '', 'cancel', 'head', 'format=ndjson&operation_type=tricky_export']
+    for (let i = 0; i < 60; i++) {
+      const kind = kinds[i % kinds.length]!
+      const res = await t.app.request(`${E}/export${kind === 'cancel' || kind === 'head' ? '' : `?${kind}`}`, {
+        method: kind === 'head' ? 'HEAD' : 'GET',
+        headers: { authorization: `Bearer ${KEYS.read}` },
+      })
+      expect(res.status).toBe(200)
+      if (kind === 'cancel') {
+        const reader = res.body!.getReader()
+        await reader.read()
+        await reader.cancel()
+      } else await res.text()
+    }
+    await expect.poll(activeCopies, { timeout: 5000 }).toBe(0)
+    const idle = await store.pools.read.query<{ n: number }>(`select count(*)::int as n from pg_stat_activity where datname = current_database() and state like 'idle in transaction%'`)
+    expect(idle.rows[0]?.n).toBe(0)
     expect((await store.queryEvents({ filters: {}, limit: 3 })).events).toHaveLength(3)
   })
 })

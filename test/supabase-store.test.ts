@@ -5,6 +5,7 @@
  * SUPABASE_SERVICE_ROLE_KEY are set.
  */
 import { createClient } from '@supabase/supabase-js'
+import pg from 'pg'
 import postgres from 'postgres'
 import WebSocket from 'ws'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -14,9 +15,9 @@ import { startRpcEndpoint } from './postgrest-rpc.ts'
 
 async function prepare() {
   const db = await createTestDatabase()
-  const sql = postgres(db.url, { max: 1, onnotice: () => {} })
-  await migratePostgres(sql)
-  await sql.end()
+  const pool = new pg.Pool({ connectionString: db.url, max: 1 })
+  await migratePostgres(pool)
+  await pool.end()
   const rpc = await startRpcEndpoint(db.url, { max: db.maxConnections })
   return { db, rpc }
 }

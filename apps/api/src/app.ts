@@ -1,7 +1,7 @@
 import { OpenAPIHono } from '@hono/zod-openapi'
 import { bodyLimit } from 'hono/body-limit'
 import { HTTPException } from 'hono/http-exception'
-import type { AuditLogger, AuditStore } from '@audit/core'
+import { DEFAULT_EXPORT_CONNECTIONS, type AuditLogger, type AuditStore } from '@audit/core'
 import { auditContext } from '@audit/core/hono'
 import pino from 'pino'
 import { authFailureRecorder, type ApiKey } from './auth.ts'
@@ -15,7 +15,7 @@ import { statsRoutes } from './routes/stats.ts'
 import { meRoutes } from './routes/me.ts'
 import { DEFAULT_WEB_DIST, webRoutes } from './routes/web.ts'
 import { DEFAULT_RETENTION, parseRetention, type RetentionPolicy } from './retention.ts'
-import { DEFAULT_COUNT_CAP } from './config.ts'
+import { DEFAULT_COUNT_CAP, DEFAULT_EXPORT_IDLE_TIMEOUT_MS } from './config.ts'
 import { systemRoutes } from './routes/system.ts'
 import { defaultHook } from './validation.ts'
 
@@ -29,6 +29,10 @@ export interface AppDeps {
   maxBodyBytes?: number
   /** AUDIT_EXPORT_MAX_ROWS (default 1,000,000). */
   exportMaxRows?: number
+  /** AUDIT_EXPORT_CONCURRENCY: exports streaming at once; more get 503 (default 4). */
+  exportConcurrency?: number
+  /** AUDIT_EXPORT_IDLE_TIMEOUT_MS: an export whose client reads nothing this long is abandoned (default 60,000). */
+  exportIdleTimeoutMs?: number
   /** AUDIT_COUNT_CAP: a page's total is exact up to this many events, then estimated (default 1,000). */
   countCap?: number
   /** AUDIT_RETENTION_DAYS, parsed (default debug:7,info:30,warning:60,error:90,critical:0). */
@@ -67,7 +71,13 @@ export function createApp(deps: AppDeps) {
     }),
   )
 
-  app.route('/api/v1/audit/events/export', exportRoutes({ store: deps.store, auth, maxRows: deps.exportMaxRows ?? 1_000_000 }))
+  app.route('/api/v1/audit/events/export', exportRoutes({
+      store: deps.store,
+      auth,
+      maxRows: deps.exportMaxRows ?? 1_000_000,
+      concurrency: deps.exportConcurrency ?? DEFAULT_EXPORT_CONNECTIONS,
+      idleTimeoutMs: deps.exportIdleTimeoutMs ?? DEFAULT_EXPORT_IDLE_TIMEOUT_MS,
+    }),)
   app.route('/api/v1/audit/events', eventsRoutes({ audit: deps.audit, store: deps.store, auth, countCap: deps.countCap ?? DEFAULT_COUNT_CAP }))
   app.route('/api/v1/audit/stats', statsRoutes({ store: deps.store, auth }))
   app.route(

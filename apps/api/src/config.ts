@@ -4,6 +4,8 @@ import { DEFAULT_RETENTION, parseRetention, parseSchedule, type RetentionPolicy 
 
 /** Totals are exact up to this many events, estimated past it (see bench/README.md). */
 export const DEFAULT_COUNT_CAP = 1_000
+/** An export whose client reads nothing for this long is abandoned and its connection freed. */
+export const DEFAULT_EXPORT_IDLE_TIMEOUT_MS = 60_000
 
 /** Everything the server reads from its environment. */
 export interface ServerConfig {
@@ -17,6 +19,7 @@ export interface ServerConfig {
   trustProxy: boolean
   logLevel: string
   exportMaxRows: number
+  exportIdleTimeoutMs: number
   countCap: number
   retention: RetentionPolicy
   /** null: no in-process schedule. */
@@ -49,6 +52,8 @@ export function loadServerConfig(env: Record<string, string | undefined> = proce
   }
   const exportMaxRows = Number(env.AUDIT_EXPORT_MAX_ROWS ?? 1_000_000)
   if (!Number.isInteger(exportMaxRows) || exportMaxRows < 1) problems.push(`AUDIT_EXPORT_MAX_ROWS must be a positive whole number, got "${env.AUDIT_EXPORT_MAX_ROWS}"`)
+  const exportIdleTimeoutMs = Number(env.AUDIT_EXPORT_IDLE_TIMEOUT_MS ?? DEFAULT_EXPORT_IDLE_TIMEOUT_MS)
+  if (!Number.isInteger(exportIdleTimeoutMs) || exportIdleTimeoutMs < 1000) problems.push(`AUDIT_EXPORT_IDLE_TIMEOUT_MS must be a whole number of at least 1000, got "${env.AUDIT_EXPORT_IDLE_TIMEOUT_MS}"`)
   const countCap = Number(env.AUDIT_COUNT_CAP ?? DEFAULT_COUNT_CAP)
   if (!Number.isInteger(countCap) || countCap < 1) problems.push(`AUDIT_COUNT_CAP must be a positive whole number, got "${env.AUDIT_COUNT_CAP}"`)
   let retention = parseRetention(DEFAULT_RETENTION)
@@ -70,6 +75,7 @@ export function loadServerConfig(env: Record<string, string | undefined> = proce
     trustProxy: ['1', 'true', 'yes'].includes((env.AUDIT_TRUST_PROXY ?? '').toLowerCase()),
     logLevel: env.LOG_LEVEL ?? 'info',
     exportMaxRows,
+    exportIdleTimeoutMs,
     countCap,
     retention,
     retentionSchedule,

@@ -57,6 +57,8 @@ async function main() {
     maxBodyBytes: config.maxBodyBytes,
     trustProxy: config.trustProxy,
     exportMaxRows: config.exportMaxRows,
+    exportConcurrency: config.audit.exportConcurrency,
+    exportIdleTimeoutMs: config.exportIdleTimeoutMs,
     countCap: config.countCap,
     retention: config.retention,
     cronSecret: config.cronSecret,

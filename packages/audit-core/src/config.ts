@@ -1,5 +1,10 @@
 import { z } from 'zod'
 
+/** The postgres store's connections for reads, unless AUDIT_PG_READ_CONNECTIONS says otherwise. */
+export const DEFAULT_READ_CONNECTIONS = 8
+/** Exports streaming at once, unless AUDIT_EXPORT_CONCURRENCY says otherwise. */
+export const DEFAULT_EXPORT_CONNECTIONS = 4
+
 const bool = (name: string, fallback: boolean) =>
   z
     .string()
@@ -52,6 +57,8 @@ const EnvSchema = z.object({
     .pipe(z.enum(STORE_KINDS, { error: `AUDIT_STORE must be one of ${STORE_KINDS.join(', ')}` })),
   DATABASE_URL: optionalText,
   AUDIT_PG_COPY: bool('AUDIT_PG_COPY', true),
+  AUDIT_PG_READ_CONNECTIONS: int('AUDIT_PG_READ_CONNECTIONS', DEFAULT_READ_CONNECTIONS, 1, 1000),
+  AUDIT_EXPORT_CONCURRENCY: int('AUDIT_EXPORT_CONCURRENCY', DEFAULT_EXPORT_CONNECTIONS, 1, 1000),
   SUPABASE_URL: optionalText,
   SUPABASE_SERVICE_ROLE_KEY: optionalText,
   AUDIT_DATA_DIR: optionalText.transform((v) => v ?? './.data'),
@@ -81,6 +88,10 @@ export interface AuditConfig {
   databaseUrl: string | undefined
   /** AUDIT_PG_COPY: the postgres store writes batches with COPY (off for a pooler that does not pass COPY through). */
   pgCopy: boolean
+  /** AUDIT_PG_READ_CONNECTIONS: the postgres store's connections for reads (writes have AUDIT_WRITE_CONCURRENCY, exports AUDIT_EXPORT_CONCURRENCY). */
+  pgReadConnections: number
+  /** AUDIT_EXPORT_CONCURRENCY: exports streaming at once (each holds a connection); more are refused with 503. */
+  exportConcurrency: number
   supabaseUrl: string | undefined
   supabaseServiceRoleKey: string | undefined
   dataDir: string
@@ -118,6 +129,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     storeKind: e.AUDIT_STORE,
     databaseUrl: e.DATABASE_URL,
     pgCopy: e.AUDIT_PG_COPY,
+    pgReadConnections: e.AUDIT_PG_READ_CONNECTIONS,
+    exportConcurrency: e.AUDIT_EXPORT_CONCURRENCY,
     supabaseUrl: e.SUPABASE_URL,
     supabaseServiceRoleKey: e.SUPABASE_SERVICE_ROLE_KEY,
     dataDir: e.AUDIT_DATA_DIR,

@@ -2,7 +2,7 @@ import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi'
 import { FilterParamsShape, eventsToCsv, eventsToNdjson, toFilters, type AuditStore, type EventFilters, type SortOrder } from '@audit/core'
 import { ApiError } from '../errors.ts'
 import { defaultHook } from '../validation.ts'
-import { errorResponses } from '../schemas.ts'
+import { ErrorSchema, errorResponses, json } from '../schemas.ts'
 import { requireRole, type AuthOptions } from '../auth.ts'
 import { checkExtraKeys } from './extra.ts'
 
@@ -24,6 +24,7 @@ const route = createRoute({
       description: 'The events, streamed',
       content: { 'text/csv': { schema: z.string() }, 'application/x-ndjson': { schema: z.string() } },
     },
+    503: json(ErrorSchema, 'AUDIT_EXPORT_CONCURRENCY exports are already streaming; retry later'),
     ...errorResponses,
   },
 })
@@ -44,10 +45,12 @@ function pagedExport(store: AuditStore, filters: EventFilters, order: SortOrder,
   let after: string | undefined
   let first = true
   let done = false
-  return new ReadableStream<Uint8Array>({
+  return new ReadableStream<Uint8Array>(
+    {
     async pull(controller) {
       if (done) return
       const page = await store.queryEvents({ filters, limit: chunk, order, withTotal: false, ...(after ? { after } : {}) })
+      if (done) return // cancelled meanwhile
       const text = csv ? eventsToCsv(page.events, { header: first }) : eventsToNdjson(page.events)
       first = false
       if (text) controller.enqueue(encoder.encode(text))
@@ -60,17 +63,91 @@ function pagedExport(store: AuditStore, filters: EventFilters, order: SortOrder,
     cancel() {
       done = true
     },
-  })
+    },
+    // nothing is read before the client asks
+    { highWaterMark: 0 },
+  )
+}
+
+/**
+ * At most `max` exports stream at once (each holds a database connection
+ * while its client reads); one more is refused. A slot is freed when its
+ * stream ends, fails, is cancelled, or its client has not asked for the next
+ * chunk for `idleMs` (a paused download must not hold a connection forever).
+ */
+export function exportSlots(max: number, idleMs: number) {
+  let active = 0
+  return {
+    get active() {
+      return active
+    },
+    /** The stream, holding a slot until it is done; null when every slot is taken. */
+    hold(open: () => ReadableStream<Uint8Array>): ReadableStream<Uint8Array> | null {
+      if (active >= max) return null
+      active++
+      let held = true
+      const free = () => {
+        if (held) active--
+        held = false
+        clearTimeout(idle)
+      }
+      let idle: NodeJS.Timeout | undefined
+      const reader = open().getReader()
+      return new ReadableStream<Uint8Array>(
+        {
+          async pull(controller) {
+            clearTimeout(idle)
+            try {
+              const { done, value } = await reader.read()
+              if (done) {
+                free()
+                controller.close()
+                return
+              }
+              controller.enqueue(value)
+              idle = setTimeout(() => {
+                free()
+                controller.error(new Error(`export abandoned: the client read nothing for ${idleMs} ms`))
+                reader.cancel().catch(() => {})
+              }, idleMs)
+              idle.unref()
+            } catch (err) {
+              free()
+              controller.error(err)
+            }
+          },
+          cancel(reason) {
+            free()
+            return reader.cancel(reason)
+          },
+        },
+        { highWaterMark: 0 },
+      )
+    },
+  }
+}
+
+export interface ExportDeps {
+  store: AuditStore
+  auth: AuthOptions
+  maxRows: number
+  /** Exports streaming at once (AUDIT_EXPORT_CONCURRENCY); more get 503. */
+  concurrency: number
+  /** How long an export waits for its client to read before it is abandoned (AUDIT_EXPORT_IDLE_TIMEOUT_MS). */
+  idleTimeoutMs: number
+  chunkRows?: number
 }
 
 /** GET /api/v1/audit/events/export */
-export function exportRoutes(deps: { store: AuditStore; auth: AuthOptions; maxRows: number; chunkRows?: number }) {
+export function exportRoutes(deps: ExportDeps) {
   const app = new OpenAPIHono({ defaultHook })
   const chunk = Math.min(deps.chunkRows ?? 1000, deps.store.maxPageSize ?? Infinity)
+  const slots = exportSlots(deps.concurrency, deps.idleTimeoutMs)
   app.use('*', requireRole('read', deps.auth))
   app.openapi(route, async (c) => {
     const p = c.req.valid('query')
     const filters = toFilters(p, checkExtraKeys(c))
+    if (c.req.method !== 'HEAD' && slots.active >= deps.concurrency) throw busy()
     const capped = await deps.store.queryEvents({ filters, limit: 0, countCap: deps.maxRows })
     if (!capped.totalExact) {
       const exact = await deps.store.queryEvents({ filters, limit: 0 })
@@ -83,16 +160,23 @@ export function exportRoutes(deps: { store: AuditStore; auth: AuthOptions; maxRo
       ])
     }
     const csv = p.format === 'csv'
-    const body = csv && deps.store.exportCsv ? deps.store.exportCsv(filters, p.order) : pagedExport(deps.store, filters, p.order, csv, chunk)
-    return new Response(body, {
-      status: 200,
-      headers: {
-        'Content-Type': csv ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8',
-        'Content-Disposition': `attachment; filename="${exportFileName(filters, csv ? 'csv' : 'ndjson')}"`,
-        'X-Total-Count': String(capped.total),
-        'Cache-Control': 'no-store',
-      },
-    }) as never
+    const headers = {
+      'Content-Type': csv ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8',
+      'Content-Disposition': `attachment; filename="${exportFileName(filters, csv ? 'csv' : 'ndjson')}"`,
+      'X-Total-Count': String(capped.total),
+      'Cache-Control': 'no-store',
+    }
+    // HEAD: the headers alone; no stream is opened, so nothing is held
+    if (c.req.method === 'HEAD') return new Response(null, { status: 200, headers }) as never
+    const body = slots.hold(() =>
+      csv && deps.store.exportCsv ? deps.store.exportCsv(filters, p.order) : pagedExport(deps.store, filters, p.order, csv, chunk),
+    )
+    if (!body) throw busy()
+    return new Response(body, { status: 200, headers }) as never
   })
   return app
+}
+
+function busy() {
+  return new ApiError(503, 'Too many exports are running; retry later', { 'Retry-After': '5' })
 }

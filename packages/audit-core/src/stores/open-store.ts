@@ -18,7 +18,11 @@ export async function openStore(config: AuditConfig): Promise<AuditStore> {
   switch (kind) {
     case 'postgres':
       if (!config.databaseUrl) throw new ConfigError('AUDIT_STORE=postgres needs DATABASE_URL')
-      return openPostgresStore({ databaseUrl: config.databaseUrl, copy: config.pgCopy })
+      return openPostgresStore({
+        databaseUrl: config.databaseUrl,
+        copy: config.pgCopy,
+        connections: { read: config.pgReadConnections, write: config.writeConcurrency, export: config.exportConcurrency },
+      })
     case 'supabase':
       if (!config.supabaseUrl || !config.supabaseServiceRoleKey) throw new ConfigError('AUDIT_STORE=supabase needs SUPABASE_URL and SUPABASE_SERVICE_ROLE_KEY')
       return openSupabaseStore({ url: config.supabaseUrl, serviceRoleKey: config.supabaseServiceRoleKey })

@@ -1,10 +1,11 @@
-import type { Readable } from 'node:stream'
-import type postgres from 'postgres'
+import type pg from 'pg'
+import { from as copyFrom, to as copyTo } from 'pg-copy-streams'
 import { CSV_HEADER } from '../csv.ts'
 import { EVENT_COLUMNS, type EventRow } from '../schema/event.ts'
+import { isDataSqlState } from './store.ts'
 import type { EventFilters, SortOrder } from '../schema/query.ts'
 
-// The postgres store's COPY paths: batches in (copyEvents) and the CSV export out (exportCsv).
+// The postgres store's COPY paths (pg-copy-streams): batches in (copyEvents) and the CSV export out (exportCsv).
 
 const SPECIAL = /[\\\n\r\t]/
 const SPECIAL_ALL = /[\\\n\r\t]/g
@@ -48,132 +49,107 @@ const CSV_SELECT = EVENT_COLUMNS.map((c) =>
       : `case when left("${c}", 1) in ('=', '+', '-', '@', E'\\t', E'\\r') then '''' || "${c}" else "${c}" end`,
 ).join(', ')
 
+
+const HEADER = new TextEncoder().encode(CSV_HEADER)
+
 /**
  * The export's CSV written by the server: `COPY (select …) TO STDOUT
- * (FORMAT csv, FORCE_QUOTE *)` on a reserved connection (postgres.js would
- * otherwise queue other queries behind the COPY). Pull-based: the socket is
- * paused while the client is slow. Cancelling stops the COPY with
- * pg_cancel_backend (postgres.js cannot cancel a streaming COPY) and drains
- * what is already on its way, so the connection goes back to the pool usable.
+ * (FORMAT csv, FORCE_QUOTE *)` on a connection of the export pool, read
+ * only as fast as the client takes it. Nothing is reserved until the first
+ * read (a HEAD request or a body nobody reads holds no connection). A copy
+ * read to its end gives its connection back; a cancel or an error destroys
+ * it, which ends the server's COPY at its next send, and never needs
+ * another connection from any pool.
  */
-export function exportCsv(sql: postgres.Sql, filters: EventFilters, order: SortOrder): ReadableStream<Uint8Array> {
+export function exportCsv(pool: pg.Pool, filters: EventFilters, order: SortOrder): ReadableStream<Uint8Array> {
   const dir = order === 'asc' ? 'asc' : 'desc'
-  let source: Readable | undefined
-  let pid = 0
-  let cancelling: Promise<unknown> = Promise.resolve()
-  return new ReadableStream<Uint8Array>({
-    async start(controller) {
-      const [w] = await sql.unsafe<{ w: string }[]>('select public.audit_events_where($1::text::jsonb) as w', [JSON.stringify(filters)])
-      const conn = await sql.reserve()
-      try {
-        pid = (await conn<{ pid: number }[]>`select pg_backend_pid() as pid`)[0]?.pid ?? 0
-        source = (await conn
-          .unsafe(`copy (select ${CSV_SELECT} from public.audit_events where ${w?.w ?? 'false'} order by "timestamp" ${dir}, id ${dir}) to stdout (format csv, force_quote *)`)
-          .readable()) as Readable
-      } catch (err) {
-        conn.release()
-        throw err
-      }
-      // Back to the pool once the COPY's last message is read and a cancel
-      // sent for it has landed (it must not hit the connection's next query);
-      // not at all when the connection was lost (see copyEvents).
-      let lost = false
-      source.on('error', (err) => (lost ||= !connectionSurvives(err)))
-      source.once('close', () => {
-        if (lost) return
-        const release = () => conn.release()
-        void cancelling.finally(() =>
-          conn`select 1`.then(release, (err: unknown) => {
-            if (connectionSurvives(err)) release()
-          }),
-        )
-      })
-      controller.enqueue(new TextEncoder().encode(CSV_HEADER))
+  let client: pg.PoolClient | undefined
+  let rows: AsyncIterator<Buffer> | undefined
+  let done = false
+  const finish = (clean: boolean) => {
+    if (done) return
+    done = true
+    client?.release(clean ? undefined : true)
+  }
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        try {
+          if (!rows) {
+            const c = await pool.connect()
+            if (done) return c.release(true) // cancelled while connecting
+            client = c
+            const w = (await c.query<{ w: string }>('select public.audit_events_where($1::text::jsonb) as w', [JSON.stringify(filters)])).rows[0]?.w
+            if (done) return
+            const source = c.query(
+              copyTo(`copy (select ${CSV_SELECT} from public.audit_events where ${w ?? 'false'} order by "timestamp" ${dir}, id ${dir}) to stdout (format csv, force_quote *)`),
+            )
+            // its errors come through the iterator; after a cancel nobody reads them
+            source.on('error', () => {})
+            rows = source[Symbol.asyncIterator]()
+            controller.enqueue(HEADER)
+            return
+          }
+          const next = await rows.next()
+          if (done) return
+          if (next.done) {
+            finish(true)
+            controller.close()
+          } else controller.enqueue(next.value)
+        } catch (err) {
+          if (done) return
+          finish(false)
+          controller.error(err)
+        }
+      },
+      cancel() {
+        finish(false)
+      },
     },
-    async pull(controller) {
-      const chunk = await nextChunk(source as Readable)
-      if (chunk === null) controller.close()
-      else controller.enqueue(chunk)
-    },
-    cancel() {
-      if (!source || source.closed) return
-      cancelling = sql`select pg_cancel_backend(${pid})`.catch(() => {})
-      source.removeAllListeners('readable').on('data', () => {}).resume()
-    },
-  })
-}
-
-/** The next chunk of a paused stream, or null at its end. */
-function nextChunk(src: Readable): Promise<Buffer | null> {
-  return new Promise((resolve, reject) => {
-    const done = () => {
-      src.off('readable', tryRead).off('end', onEnd).off('error', onError)
-    }
-    const tryRead = () => {
-      const chunk = src.read() as Buffer | null
-      if (chunk !== null) {
-        done()
-        resolve(chunk)
-      }
-    }
-    const onEnd = () => {
-      done()
-      resolve(null)
-    }
-    const onError = (err: unknown) => {
-      done()
-      reject(err)
-    }
-    if (src.readableEnded) return resolve(null)
-    src.on('readable', tryRead).once('end', onEnd).once('error', onError)
-    tryRead()
-  })
+    { highWaterMark: 0 },
+  )
 }
 
 /**
- * COPYs the rows in one transaction; false when the server refused them (a
- * duplicate id, bad data) or a row needs the insert function's defaults.
- * postgres.js reports no error for a COPY that fails after its last byte
- * was sent, so the outcome is read from COMMIT, which an aborted
- * transaction answers with ROLLBACK.
+ * COPYs the rows in one transaction. False when a row needs the insert
+ * function: the server refused the batch for its data (a re-sent id, a bad
+ * value: the insert function skips the first and names the second), or a
+ * row has no id or timestamp. Any other error is thrown as it came. The
+ * connection goes back to the pool only after a clean COMMIT or ROLLBACK;
+ * after anything else (a lost socket, a timeout, a failed rollback) it is
+ * destroyed.
  */
-export async function copyEvents(sql: postgres.Sql, rows: readonly EventRow[]): Promise<boolean> {
+export async function copyEvents(pool: pg.Pool, rows: readonly EventRow[]): Promise<boolean> {
   const text = copyText(rows)
   if (text === null) return false
-  const conn = await sql.reserve()
-  let alive = true
+  const client = await pool.connect()
+  let clean = false
   try {
-    await conn.unsafe('begin')
-    const stream = await conn.unsafe(COPY_EVENTS_SQL).writable()
-    let failure: unknown
-    stream.on('error', (err) => (failure = err))
-    await new Promise<void>((resolve) => stream.write(text, () => resolve()))
-    // Refused mid-stream by the server: COMMIT below says so. The connection
-    // lost: no statement may follow on it (postgres.js would write to a
-    // closed socket), and the error is transient, so the queue retries.
-    if (failure !== undefined && !connectionSurvives(failure)) throw failure
-    if (!stream.destroyed) stream.end()
-    const done = await conn.unsafe('commit')
-    return done.command === 'COMMIT'
-  } catch (err) {
-    alive = connectionSurvives(err)
-    throw err
+    await client.query('begin')
+    try {
+      const stream = client.query(copyFrom(COPY_EVENTS_SQL))
+      await new Promise<void>((resolve, reject) => {
+        stream.once('error', reject)
+        stream.once('finish', resolve)
+        stream.end(text)
+      })
+      const done = await client.query('commit')
+      clean = true
+      return done.command === 'COMMIT'
+    } catch (err) {
+      if (!refusedByServer(err)) throw err
+      await client.query('rollback')
+      clean = true
+      if (isDataSqlState((err as { code: string }).code)) return false
+      throw err
+    }
   } finally {
-    // A connection that closed is already back in the pool's closed set;
-    // releasing it would hand the dead socket to the next query.
-    if (alive) conn.release()
+    client.release(clean ? undefined : true)
   }
 }
 
-/**
- * Whether the connection outlived this error: a statement's error from the
- * server (a SQLSTATE), not a lost socket (postgres.js codes such as
- * CONNECTION_CLOSED), a FATAL one, or class 08 (connection exception) or 57P
- * (the server shutting the session down).
- */
-function connectionSurvives(err: unknown): boolean {
+/** A statement's error from the server, after which the session goes on (not FATAL, not a lost connection). */
+function refusedByServer(err: unknown): boolean {
   const e = err as { code?: unknown; severity?: unknown } | null
-  const code = e?.code
-  if (typeof code !== 'string' || !/^[0-9A-Z]{5}$/.test(code)) return false
-  return e?.severity !== 'FATAL' && e?.severity !== 'PANIC' && !code.startsWith('08') && !code.startsWith('57P')
+  return typeof e?.code === 'string' && /^[0-9A-Z]{5}$/.test(e.code) && e.severity === 'ERROR'
 }

@@ -1,3 +1,5 @@
+import net from 'node:net'
+import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { createTestDatabase, describeEngine, type TestDatabase } from '../testing/postgres.ts'
 import { runStoreConformance } from '../testing/conformance.ts'
@@ -7,10 +9,10 @@ import { migratePostgres, openPostgresStore } from './postgres-store.ts'
 let db: TestDatabase
 // so that a CI log shows which engine the suite ran on
 beforeAll(() => console.log(`postgres store conformance runs on: ${describeEngine()}`))
-runStoreConformance(`postgres.js on ${describeEngine()}`, {
+runStoreConformance(`node-postgres on ${describeEngine()}`, {
   open: async () => {
     db = await createTestDatabase()
-    return openPostgresStore({ databaseUrl: db.url, max: db.maxConnections, copy: db.copy })
+    return openPostgresStore({ databaseUrl: db.url, ...db.storeOptions })
   },
   cleanup: () => db.drop(),
   analyze: () => db.exec('analyze public.audit_events'),
@@ -24,39 +26,55 @@ describe(`postgres migrations on ${describeEngine()}`, () => {
   afterAll(() => other.drop())
 
   it('migrates once when several processes start together', async () => {
-    const open = () => openPostgresStore({ databaseUrl: other.url, max: 1, copy: other.copy })
+    const open = () => openPostgresStore({ databaseUrl: other.url, ...other.storeOptions, connections: 'one' })
     // On PGlite (one backend) concurrent connections would interleave their messages; open them in turn there.
     const stores =
       other.engine === 'server' ? await Promise.all([open(), open(), open()]) : [await open(), await open(), await open()]
-    const applied = await stores[0]!.sql`select name from audit_meta.schema_migrations`
-    expect(applied.length).toBeGreaterThan(0)
-    expect(await migratePostgres(stores[0]!.sql)).toEqual([])
+    const applied = await stores[0]!.pools.read.query('select name from audit_meta.schema_migrations')
+    expect(applied.rows.length).toBeGreaterThan(0)
+    expect(await migratePostgres(stores[0]!.pools.write)).toEqual([])
     await Promise.all(stores.map((s) => s.close()))
   })
 })
 
+const rowsOf = (n: number, seed: number) => seedEvents(n, { now: Date.parse('2026-11-20T12:00:00Z'), days: 3, seed })
+
+/** One query on a connection of its own, beside the store's pools. */
+async function adminQuery<R extends pg.QueryResultRow>(url: string, text: string): Promise<R[]> {
+  const c = new pg.Client({ connectionString: url })
+  c.on('error', () => {})
+  await c.connect()
+  try {
+    return (await c.query<R>(text)).rows
+  } finally {
+    await c.end()
+  }
+}
+
 describe(`postgres store batch writes on ${describeEngine()}`, () => {
   it('writes a batch with one COPY on a server (the insert function on the PGlite stand-in), and a re-sent one with the insert function', async () => {
     const target = await createTestDatabase()
-    const store = await openPostgresStore({ databaseUrl: target.url, max: target.maxConnections, copy: target.copy })
+    const store = await openPostgresStore({ databaseUrl: target.url, ...target.storeOptions })
+    const copy = target.storeOptions.copy !== false
     try {
-      // COPY runs on a reserved connection; the insert function on the pool
-      const reserve = vi.spyOn(store.sql, 'reserve')
-      const unsafe = vi.spyOn(store.sql, 'unsafe')
-      const insertFunctionCalls = () => unsafe.mock.calls.filter(([text]) => text.includes('audit_insert_events')).length
-      const rows = seedEvents(500, { now: Date.parse('2026-11-20T12:00:00Z'), days: 3, seed: 11 })
+      const query = vi.spyOn(pg.Client.prototype, 'query')
+      const texts = () => query.mock.calls.map(([q]) => (typeof q === 'string' ? q : String((q as { text?: unknown }).text)))
+      const insertFunctionCalls = () => texts().filter((text) => text.includes('audit_insert_events')).length
+      const copies = () => texts().filter((text) => text.startsWith('copy public.audit_events')).length
+      const rows = rowsOf(500, 11)
       // text that COPY's format must escape: a lone backslash, a literal \N, tabs, line ends
       Object.assign(rows[0]!, { operator: '\\N', resource_id: '\\', message: 'a\tb\nc\rd\\e', extra_info: { k: 'x\\y\tz' } })
       expect(await store.insertEvents(rows)).toBe(500)
-      expect(reserve).toHaveBeenCalledTimes(target.copy ? 1 : 0)
-      expect(insertFunctionCalls()).toBe(target.copy ? 0 : 1)
+      expect(copies()).toBe(copy ? 1 : 0)
+      expect(insertFunctionCalls()).toBe(copy ? 0 : 1)
       expect(await store.getEvent(rows[0]!.id)).toMatchObject({ operator: '\\N', resource_id: '\\', message: 'a\tb\nc\rd\\e', extra_info: { k: 'x\\y\tz' } })
       // re-sent: COPY refuses the duplicate ids, the insert function skips them
       expect(await store.insertEvents(rows)).toBe(0)
-      expect(insertFunctionCalls()).toBe(target.copy ? 1 : 2)
-      const [n] = await store.sql<{ n: number }[]>`select count(*)::int as n from public.audit_events`
+      expect(insertFunctionCalls()).toBe(copy ? 1 : 2)
+      const [n] = (await store.pools.read.query<{ n: number }>('select count(*)::int as n from public.audit_events')).rows
       expect(n?.n).toBe(500)
     } finally {
+      vi.restoreAllMocks()
       await store.close()
       await target.drop()
     }
@@ -65,16 +83,15 @@ describe(`postgres store batch writes on ${describeEngine()}`, () => {
   // PGlite's stand-in has no COPY (and one backend, which cannot be terminated from a client): the server's CI run covers this
   it.runIf(process.env.TEST_DATABASE_URL)('a connection lost during a COPY is a transient error, and the pool goes on (server only)', async () => {
     const target = await createTestDatabase()
-    const store = await openPostgresStore({ databaseUrl: target.url, max: 2, copy: true })
-    const admin = await openPostgresStore({ databaseUrl: target.url, max: 1, migrate: false, copy: false })
+    const store = await openPostgresStore({ databaseUrl: target.url, connections: { write: 2 } })
     try {
-      const rows = seedEvents(20_000, { now: Date.parse('2026-11-20T12:00:00Z'), days: 3, seed: 12 })
+      const rows = rowsOf(20_000, 12)
       const writing = store.insertEvents(rows).then(
         () => null,
         (e: unknown) => e,
       )
       await expect
-        .poll(async () => (await admin.sql`select pg_terminate_backend(pid) as t from pg_stat_activity where query like 'copy public.audit_events%'`).length, { interval: 5 })
+        .poll(async () => (await adminQuery(target.url, `select pg_terminate_backend(pid) from pg_stat_activity where query like 'copy public.audit_events%'`)).length, { interval: 5 })
         .toBe(1)
       const err = await writing
       expect(err).not.toBeNull()
@@ -82,8 +99,127 @@ describe(`postgres store batch writes on ${describeEngine()}`, () => {
       expect(await store.insertEvents(rows)).toBe(20_000)
       expect(await store.insertEvents(rows)).toBe(0)
     } finally {
-      await admin.close()
       await store.close()
+      await target.drop()
+    }
+  })
+
+  // item 4 of the integrity issue: a COPY refused at its start (lock_timeout) left its connection idle in an aborted transaction
+  it.runIf(process.env.TEST_DATABASE_URL)('a COPY that cannot start leaves no connection in an aborted transaction, and writes and reads go on (server only)', async () => {
+    const target = await createTestDatabase()
+    const store = await openPostgresStore({ databaseUrl: target.url, connections: { write: 1, read: 1 } })
+    const locker = new pg.Client({ connectionString: target.url })
+    locker.on('error', () => {})
+    await locker.connect()
+    try {
+      await adminQuery(target.url, `alter role current_user in database ${new URL(target.url).pathname.slice(1)} set lock_timeout = '200ms'`)
+      await store.close()
+      const s = await openPostgresStore({ databaseUrl: target.url, connections: { write: 1, read: 1 }, migrate: false })
+      await locker.query('begin')
+      await locker.query('lock table public.audit_events in access exclusive mode')
+      const err = await s.insertEvents(rowsOf(10, 13)).then(
+        () => null,
+        (e: unknown) => e,
+      )
+      expect((err as { code?: string }).code).toBe('55P03')
+      expect(s.isDataError(err)).toBe(false)
+      await locker.query('rollback')
+      const aborted = await adminQuery(target.url, `select count(*)::int as n from pg_stat_activity where datname = current_database() and state = 'idle in transaction (aborted)'`)
+      expect(aborted[0]?.n).toBe(0)
+      expect(await s.insertEvents(rowsOf(10, 13))).toBe(10)
+      expect((await s.queryEvents({ filters: {}, limit: 100 })).total).toBe(10)
+      await s.close()
+    } finally {
+      await locker.end()
+      await target.drop()
+    }
+  })
+
+  it('reads cannot starve writes: each has its own connections', async () => {
+    const target = await createTestDatabase()
+    // PGlite's stand-in serves one session: the point is moot there (one connection for everything)
+    const store = await openPostgresStore({ databaseUrl: target.url, ...target.storeOptions, ...(target.engine === 'server' ? { connections: { read: 2, write: 1 } } : {}) })
+    try {
+      let readsDone = false
+      const slowReads = Promise.all([1, 2, 3, 4].map(() => store.pools.read.query('select pg_sleep(1)'))).then(() => (readsDone = true))
+      expect(await store.insertEvents(rowsOf(50, 14))).toBe(50)
+      if (target.engine === 'server') expect(readsDone).toBe(false)
+      await slowReads
+    } finally {
+      await store.close()
+      await target.drop()
+    }
+  })
+})
+
+/**
+ * A TCP relay in front of the database that can refuse connections (the
+ * server "down") and come back on the same port: the outage, without
+ * touching the shared server.
+ */
+async function relay(to: URL) {
+  const sockets = new Set<net.Socket>()
+  let server: net.Server | undefined
+  let port = 0
+  const listen = () =>
+    new Promise<void>((resolve) => {
+      server = net.createServer((client) => {
+        const upstream = net.connect(Number(to.port || 5432), to.hostname)
+        for (const s of [client, upstream]) {
+          sockets.add(s)
+          s.on('error', () => {})
+          s.on('close', () => {
+            sockets.delete(s)
+            client.destroy()
+            upstream.destroy()
+          })
+        }
+        client.pipe(upstream).pipe(client)
+      })
+      server.listen(port, '127.0.0.1', () => {
+        port = (server!.address() as net.AddressInfo).port
+        resolve()
+      })
+    })
+  await listen()
+  return {
+    url: () => Object.assign(new URL(to), { port: String(port), hostname: '127.0.0.1' }).toString(),
+    /** Closes the listener and every connection: the next connection attempts are refused. */
+    async down() {
+      for (const s of sockets) s.destroy()
+      await new Promise((r) => server!.close(r))
+    },
+    up: listen,
+    close: async () => {
+      for (const s of sockets) s.destroy()
+      await new Promise((r) => (server!.listening ? server!.close(r) : r(undefined)))
+    },
+  }
+}
+
+describe(`postgres store through an outage on ${describeEngine()}`, () => {
+  // item 1 of the integrity issue: refused connection attempts used to keep their pool slots, and the store never recovered
+  it('recovers by itself after refused connections, with every pool slot back', async () => {
+    const target = await createTestDatabase()
+    const r = await relay(new URL(target.url))
+    const store = await openPostgresStore({ databaseUrl: r.url(), ...target.storeOptions, connectTimeoutMs: 1000 })
+    try {
+      expect(await store.insertEvents(rowsOf(10, 15))).toBe(10)
+      await r.down()
+      // more attempts than any pool has connections
+      for (let i = 0; i < 15; i++) {
+        await expect(store.insertEvents(rowsOf(5, 100 + i))).rejects.toBeTruthy()
+        await expect(store.queryEvents({ filters: {}, limit: 1 })).rejects.toBeTruthy()
+      }
+      const err = await store.insertEvents(rowsOf(5, 99)).catch((e: unknown) => e)
+      expect(store.isDataError(err)).toBe(false)
+      await r.up()
+      expect(await store.insertEvents(rowsOf(10, 16))).toBe(10)
+      expect((await store.queryEvents({ filters: {}, limit: 1 })).total).toBe(20)
+      for (const pool of new Set(Object.values(store.pools))) expect(pool.waitingCount).toBe(0)
+    } finally {
+      await store.close()
+      await r.close()
       await target.drop()
     }
   })

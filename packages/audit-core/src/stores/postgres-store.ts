@@ -1,103 +1,181 @@
-import net from 'node:net'
-import postgres from 'postgres'
+import { createHash } from 'node:crypto'
+import pg from 'pg'
+import { DEFAULT_EXPORT_CONNECTIONS, DEFAULT_READ_CONNECTIONS } from '../config.ts'
 import { copyEvents, exportCsv } from './postgres-copy.ts'
 import { applyMigrations, readMigrations, DEFAULT_MIGRATIONS_DIR } from './migrate.ts'
 import { createSqlStore } from './sql-store.ts'
 import type { AuditStore } from './store.ts'
 
+/** Connections of each kind of work; `'one'` puts all of it on one connection. */
+export type PostgresConnections = { read?: number; write?: number; export?: number } | 'one'
+
 export interface PostgresStoreOptions {
-  /** A Postgres server, or a Supabase project's direct or pooler connection string. */
+  /** A Postgres server, or a Supabase project's direct or pooler connection string; `?prepare=false` turns prepared statements off (transaction poolers). */
   databaseUrl: string
   /** Apply the migrations on open (default true). */
   migrate?: boolean
   migrationsDir?: string
-  /** Connection pool size (default 10). */
-  max?: number
+  /**
+   * Connections per kind of work, each its own pool so that one kind can
+   * never starve another: `read` (pages, events, stats, deletes; default
+   * {@link DEFAULT_READ_CONNECTIONS}), `write` (batches; default 2, one per
+   * concurrent writer), `export` (one per export streaming; default
+   * {@link DEFAULT_EXPORT_CONNECTIONS}). `'one'`: everything on a single
+   * connection, for a server that serves one session at a time (PGlite's
+   * socket server in the tests).
+   */
+  connections?: PostgresConnections
   /**
    * Write batches with `COPY … FROM STDIN` (default true): the server spends
    * a third less time per row than in the insert function. Turn it off for
    * a connection pooler that does not pass COPY through (AUDIT_PG_COPY=off).
    */
   copy?: boolean
+  /**
+   * Prepare the page's statements on each connection (default: true unless
+   * the URL says `?prepare=false`, as a transaction pooler needs).
+   */
+  prepare?: boolean
+  /** How long to wait for a connection (from the pool, or a new one), in ms (default 5000). */
+  connectTimeoutMs?: number
+  /** How long a read or a write may take before its connection is given up, in ms (default 30000). */
+  queryTimeoutMs?: number
+}
+
+
+/** The store's pools, for callers that need a connection of their own (tests, benchmarks). */
+export interface PostgresPools {
+  read: pg.Pool
+  write: pg.Pool
+  export: pg.Pool
 }
 
 /**
- * A store on a Postgres server through postgres.js.
+ * A store on a Postgres server through node-postgres: separate pools for
+ * reads, batch writes and exports, batches written with `COPY` and the
+ * export's CSV written by the server (pg-copy-streams).
+ *
+ * Every error path gives its connection back clean or destroys it: a
+ * statement the server refused is rolled back; anything else (a lost
+ * socket, a timeout, a cancelled export) destroys the connection, and the
+ * pool opens a new one when it is next needed, so an outage ends by itself.
  *
  * @example
  * const store = await openPostgresStore({ databaseUrl: process.env.DATABASE_URL! })
  */
-export async function openPostgresStore(options: PostgresStoreOptions): Promise<AuditStore & { sql: postgres.Sql }> {
-  const sql = postgres(options.databaseUrl, {
-    max: options.max ?? 10,
-    onnotice: () => {},
-    connection: { application_name: 'audit-events' },
-    // postgres.js documents `socket` (README, "Custom socket") but does not type it
-    ...({ socket: connectNoDelay() } as object),
-  })
-  if (options.migrate !== false) {
-    await migratePostgres(sql, options.migrationsDir)
+export async function openPostgresStore(options: PostgresStoreOptions): Promise<AuditStore & { pools: PostgresPools }> {
+  const url = new URL(options.databaseUrl)
+  const prepare = options.prepare ?? url.searchParams.get('prepare') !== 'false'
+  url.searchParams.delete('prepare')
+  const connectionString = url.toString()
+  const pools = makePools(connectionString, options)
+  try {
+    if (options.migrate !== false) await migratePostgres(pools.write, options.migrationsDir)
+  } catch (err) {
+    await endPools(pools)
+    throw err
   }
   const store = createSqlStore(
     'postgres',
-    // Prepared (a third off the page's latency) unless the URL says `?prepare=false`, as a transaction pooler needs.
-    { query: (text, params) => sql.unsafe(text, params as never[], { prepare: sql.options.prepare }) as never },
-    () => sql.end({ timeout: 5 }),
+    {
+      query: async (text, params) =>
+        (await pools.read.query(prepare ? { name: statementName(text), text, values: params } : { text, values: params })).rows as never,
+    },
+    () => endPools(pools),
   )
-  if (options.copy !== false) {
-    const insertFunction = store.insertEvents
-    store.insertEvents = async (rows) => {
-      if (rows.length === 0) return 0
-      // A refused COPY writes nothing; the insert function then skips the
-      // ids already there (a re-sent batch) or raises the data error with its SQLSTATE.
-      return (await copyEvents(sql, rows)) ? rows.length : insertFunction(rows)
-    }
-    store.exportCsv = (filters, order) => exportCsv(sql, filters, order)
+  const insertFunction = async (rows: Parameters<AuditStore['insertEvents']>[0]) => {
+    if (rows.length === 0) return 0
+    const r = await pools.write.query<{ n: number }>('select public.audit_insert_events($1::text::json) as n', [JSON.stringify(rows)])
+    return Number(r.rows[0]?.n ?? 0)
   }
-  return Object.assign(store, { sql })
+  store.insertEvents =
+    options.copy === false
+      ? insertFunction
+      : async (rows) => {
+          if (rows.length === 0) return 0
+          // A COPY refused for a duplicate id (a re-sent batch) writes
+          // nothing; the insert function then skips the ids already there.
+          return (await copyEvents(pools.write, rows)) ? rows.length : insertFunction(rows)
+        }
+  if (options.copy !== false) store.exportCsv = (filters, order) => exportCsv(pools.export, filters, order)
+  return Object.assign(store, { pools })
+}
+
+function makePools(connectionString: string, options: PostgresStoreOptions): PostgresPools {
+  const common: pg.PoolConfig = {
+    connectionString,
+    application_name: 'audit-events',
+    connectionTimeoutMillis: options.connectTimeoutMs ?? 5000,
+    // a connection that a crashed or restarted server left half-open is found by the kernel
+    keepAlive: true,
+    idleTimeoutMillis: 30_000,
+  }
+  const timed = { ...common, query_timeout: options.queryTimeoutMs ?? 30_000 }
+  const c = options.connections ?? {}
+  if (c === 'one') {
+    const pool = watch(new pg.Pool({ ...timed, max: 1 }))
+    return { read: pool, write: pool, export: pool }
+  }
+  return {
+    read: watch(new pg.Pool({ ...timed, max: c.read ?? DEFAULT_READ_CONNECTIONS })),
+    write: watch(new pg.Pool({ ...timed, max: c.write ?? 2 })),
+    // an export streams for as long as its client reads: no query timeout
+    export: watch(new pg.Pool({ ...common, max: c.export ?? DEFAULT_EXPORT_CONNECTIONS })),
+  }
 }
 
 /**
- * Connections with Nagle's algorithm off. postgres.js leaves it on, and COPY
- * sends its 5-byte CopyDone in a write of its own after the data, which then
- * waits for a delayed ACK: about 40 ms a batch (30,000 rows/s against 95,000
- * with it off, bench/README.md).
+ * A connection that the server closes (restart, pg_terminate_backend) emits
+ * 'error' on its client, and on the pool too while idle; unheard, either
+ * would end the process. The statement in progress is rejected with the
+ * same error, its caller destroys the client, and an idle one is dropped by
+ * the pool, so there is nothing else to do here.
  */
-function connectNoDelay() {
-  let next = 0
-  return (o: { host: string[]; port: number[]; path?: string | false }) =>
-    new Promise<net.Socket>((resolve, reject) => {
-      const i = next++ % o.host.length
-      const socket = o.path ? net.connect(o.path) : net.connect({ host: o.host[i] as string, port: o.port[i] as number, noDelay: true })
-      socket.once('connect', () => {
-        socket.removeListener('error', reject)
-        resolve(socket)
-      })
-      socket.once('error', reject)
-    })
+function watch(pool: pg.Pool): pg.Pool {
+  pool.on('error', () => {})
+  pool.on('connect', (client) => client.on('error', () => {}))
+  return pool
 }
 
-/** Applies pending migrations under an advisory lock, so concurrent starts migrate once. */
-export async function migratePostgres(sql: postgres.Sql, migrationsDir = DEFAULT_MIGRATIONS_DIR): Promise<string[]> {
+async function endPools(pools: PostgresPools): Promise<void> {
+  await Promise.all([...new Set(Object.values(pools))].map((p) => p.end()))
+}
+
+/** A prepared statement's name, the same for the same text on every connection. */
+function statementName(text: string): string {
+  return `audit_${createHash('sha1').update(text).digest('hex').slice(0, 16)}`
+}
+
+/**
+ * Applies pending migrations under an advisory lock, so concurrent starts migrate once.
+ *
+ * @example
+ * await migratePostgres(new pg.Pool({ connectionString: process.env.DATABASE_URL }))
+ */
+export async function migratePostgres(pool: pg.Pool, migrationsDir = DEFAULT_MIGRATIONS_DIR): Promise<string[]> {
   const migrations = await readMigrations(migrationsDir)
-  const conn = await sql.reserve()
+  const conn = await pool.connect()
+  let broken: unknown
   try {
-    await conn`select pg_advisory_lock(hashtext('audit_events.migrate'))`
+    await conn.query(`select pg_advisory_lock(hashtext('audit_events.migrate'))`)
     try {
       return await applyMigrations(
         {
           exec: async (text) => {
-            await conn.unsafe(text)
+            await conn.query(text)
           },
-          appliedNames: async () =>
-            (await conn<{ name: string }[]>`select name from audit_meta.schema_migrations`).map((r) => r.name),
+          appliedNames: async () => (await conn.query<{ name: string }>('select name from audit_meta.schema_migrations')).rows.map((r) => r.name),
         },
         migrations,
       )
     } finally {
-      await conn`select pg_advisory_unlock(hashtext('audit_events.migrate'))`
+      await conn.query(`select pg_advisory_unlock(hashtext('audit_events.migrate'))`)
     }
+  } catch (err) {
+    broken = err
+    throw err
   } finally {
-    conn.release()
+    // a connection that saw an error may still hold the lock or a transaction: never reuse it
+    conn.release(broken ? true : undefined)
   }
 }

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto'
 import { PGlite } from '@electric-sql/pglite'
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket'
-import postgres from 'postgres'
+import pg from 'pg'
+import type { PostgresStoreOptions } from '../stores/postgres-store.ts'
 
 export interface TestDatabase {
   /** A connection string for postgres.js / psql. */
@@ -9,13 +10,15 @@ export interface TestDatabase {
   /** `server`: a fresh database on TEST_DATABASE_URL's server; `pglite`: PGlite served over the wire protocol. */
   engine: 'server' | 'pglite'
   /**
-   * Connections a client pool may use. PGlite has one backend and its socket
-   * server multiplexes at the message level, so concurrent extended-protocol
-   * queries from two connections would interleave: 1 there.
+   * What the postgres store needs here. PGlite has one backend and its
+   * socket server multiplexes at the message level, so concurrent
+   * extended-protocol queries from two connections would interleave: one
+   * connection there; its socket server does not implement COPY; and its
+   * one session keeps the statements of connections already closed.
    */
+  storeOptions: Pick<PostgresStoreOptions, 'connections' | 'copy' | 'prepare'>
+  /** Connections a client of this database may open at once (1 on PGlite, for the reason above). */
   maxConnections: number
-  /** Whether COPY FROM STDIN works: PGlite's socket server does not implement it (the statement hangs). */
-  copy: boolean
   /** Runs statements as the database owner, beside whatever pool the test opened. */
   exec(sql: string): Promise<void>
   drop(): Promise<void>
@@ -30,25 +33,28 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   const base = process.env.TEST_DATABASE_URL
   if (base) {
     const name = `audit_test_${process.pid}_${randomBytes(4).toString('hex')}`
-    const admin = postgres(base, { max: 1, onnotice: () => {} })
-    await admin.unsafe(`create database ${name}`)
+    const admin = new pg.Client({ connectionString: base })
+    admin.on('error', () => {}) // a server restart while a test runs must not end the process
+    await admin.connect()
+    await admin.query(`create database ${name}`)
     const url = new URL(base)
     url.pathname = `/${name}`
     return {
       url: url.toString(),
       engine: 'server',
+      storeOptions: {},
       maxConnections: 10,
-      copy: true,
       async exec(text) {
-        const sql = postgres(url.toString(), { max: 1, onnotice: () => {} })
+        const client = new pg.Client({ connectionString: url.toString() })
+        await client.connect()
         try {
-          await sql.unsafe(text)
+          await client.query(text)
         } finally {
-          await sql.end()
+          await client.end()
         }
       },
       async drop() {
-        await admin.unsafe(`drop database if exists ${name} with (force)`)
+        await admin.query(`drop database if exists ${name} with (force)`)
         await admin.end()
       },
     }
@@ -59,8 +65,9 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   return {
     url: `postgres://postgres@${server.getServerConn()}/postgres`,
     engine: 'pglite',
+    // one backend for every connection: a statement prepared on a connection since closed is still there
+    storeOptions: { connections: 'one', copy: false, prepare: false },
     maxConnections: 1,
-    copy: false,
     async exec(text) {
       await db.exec(text)
     },
