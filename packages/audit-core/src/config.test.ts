@@ -4,6 +4,9 @@ import { ConfigError, loadConfig, resolveStoreKind } from './config.ts'
 describe('loadConfig', () => {
   it("keeps the seed's names and defaults", () => {
     expect(loadConfig({})).toMatchObject({ enabled: true, async: true, queueSize: 1000, batchSize: 100, flushIntervalMs: 1000, storeKind: 'auto', dataDir: './.data' })
+    expect(loadConfig({})).toMatchObject({ pgReadConnections: 8, exportConcurrency: 4 })
+    expect(loadConfig({ AUDIT_PG_READ_CONNECTIONS: '3', AUDIT_EXPORT_CONCURRENCY: '1' })).toMatchObject({ pgReadConnections: 3, exportConcurrency: 1 })
+    expect(() => loadConfig({ AUDIT_EXPORT_CONCURRENCY: '0' })).toThrow(/AUDIT_EXPORT_CONCURRENCY must be a whole number from 1/)
     expect(loadConfig({ AUDIT_LOGGING_ENABLED: 'false', AUDIT_LOGGING_ASYNC: '0', AUDIT_LOGGING_QUEUE_SIZE: '50' })).toMatchObject({ enabled: false, async: false, queueSize: 50 })
   })
 
