@@ -115,7 +115,7 @@ describe('events API', () => {
     it.each([
       ['limit=0', ['query', 'limit'], 'greater_than_equal'],
       ['limit=1001', ['query', 'limit'], 'less_than_equal'],
-      ['limit=ten', ['query', 'limit'], 'number_type'],
+      ['limit=ten', ['query', 'limit'], 'int_parsing'],
       ['offset=-1', ['query', 'offset'], 'greater_than_equal'],
       ['result=maybe', ['query', 'result', 0], 'enum'],
       ['severity=loud', ['query', 'severity', 0], 'enum'],

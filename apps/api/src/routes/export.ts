@@ -1,16 +1,18 @@
 import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi'
-import { FilterParamsShape, eventsToCsv, eventsToNdjson, toFilters, type AuditStore, type EventFilters, type SortOrder } from '@audit/core'
+import { FilterParamsShape, eventsToCsv, eventsToNdjson, extraFilters, queryParams, toFilters, type AuditStore, type EventFilters, type SortOrder } from '@audit/core'
 import { ApiError } from '../errors.ts'
 import { defaultHook } from '../validation.ts'
 import { errorResponses } from '../schemas.ts'
 import { requireRole, type AuthOptions } from '../auth.ts'
-import { checkExtraKeys } from './extra.ts'
 
-const ExportParams = z.object({
-  ...FilterParamsShape,
-  format: z.enum(['csv', 'ndjson']).default('csv').describe('csv (every value quoted, formula cells neutralised) or ndjson'),
-  order: z.enum(['desc', 'asc']).default('desc'),
-})
+const ExportParams = queryParams(
+  {
+    ...FilterParamsShape,
+    format: z.enum(['csv', 'ndjson']).default('csv').describe('csv (every value quoted, formula cells neutralised) or ndjson'),
+    order: z.enum(['desc', 'asc']).default('desc'),
+  },
+  { extra: true },
+)
 
 const route = createRoute({
   method: 'get',
@@ -70,7 +72,7 @@ export function exportRoutes(deps: { store: AuditStore; auth: AuthOptions; maxRo
   app.use('*', requireRole('read', deps.auth))
   app.openapi(route, async (c) => {
     const p = c.req.valid('query')
-    const filters = toFilters(p, checkExtraKeys(c))
+    const filters = toFilters(p, extraFilters(p))
     const capped = await deps.store.queryEvents({ filters, limit: 0, countCap: deps.maxRows })
     if (!capped.totalExact) {
       const exact = await deps.store.queryEvents({ filters, limit: 0 })
