@@ -61,8 +61,11 @@ export function createApp(deps: AppDeps) {
     '/api/*',
     bodyLimit({
       maxSize: deps.maxBodyBytes ?? 1024 * 1024,
+      // The rest of the body is still on its way: answering on a kept-alive
+      // connection would leave it half-read for the next request. Connection:
+      // close makes Node end the connection after the answer.
       onError: () => {
-        throw new ApiError(413, `Request body is larger than ${deps.maxBodyBytes ?? 1024 * 1024} bytes`)
+        throw new ApiError(413, `Request body is larger than ${deps.maxBodyBytes ?? 1024 * 1024} bytes`, { Connection: 'close' })
       },
     }),
   )
