@@ -2,7 +2,7 @@ import { OpenAPIHono } from '@hono/zod-openapi'
 import { bodyLimit } from 'hono/body-limit'
 import { HTTPException } from 'hono/http-exception'
 import type { AuditLogger, AuditStore } from '@audit/core'
-import { auditContext } from '@audit/core/hono'
+import { auditContext, type TrustProxy } from '@audit/core/hono'
 import pino from 'pino'
 import { authFailureRecorder, type ApiKey } from './auth.ts'
 import { ApiError } from './errors.ts'
@@ -37,7 +37,8 @@ export interface AppDeps {
   cronSecret?: string | undefined
   /** The built events page (default apps/web/dist); null serves no page. */
   webDist?: string | null
-  trustProxy?: boolean
+  /** AUDIT_TRUST_PROXY, parsed: which proxies' X-Forwarded-For to believe (default none). */
+  trustProxy?: TrustProxy
 }
 
 /**

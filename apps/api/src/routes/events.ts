@@ -13,6 +13,7 @@ import {
   type AuditStore,
   type EventRow,
 } from '@audit/core'
+import { forwardedForInfo, getRequestAuditContext } from '@audit/core/hono'
 import { ApiError, toDetail, validationError, type ErrorDetail } from '../errors.ts'
 import { NoQueryParams, defaultHook, refuseQueryParams } from '../validation.ts'
 import { EventPageSchema, EventSchema, IngestBatchSchema, IngestBody, IngestResponse, ErrorSchema, errorResponses, json, MAX_BATCH } from '../schemas.ts'
@@ -134,7 +135,7 @@ export function eventsRoutes(deps: EventsDeps) {
       result: 'warning',
       severity: 'warning',
       message: `Deleted ${deleted} audit events`,
-      extraInfo: { filters, deleted },
+      extraInfo: { filters, deleted, ...forwardedForInfo(getRequestAuditContext(c)) },
     })
     return c.json({ deleted }, 200)
   })
