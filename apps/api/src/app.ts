@@ -2,7 +2,7 @@ import { OpenAPIHono } from '@hono/zod-openapi'
 import { bodyLimit } from 'hono/body-limit'
 import { HTTPException } from 'hono/http-exception'
 import { DEFAULT_EXPORT_CONNECTIONS, type AuditLogger, type AuditStore } from '@audit/core'
-import { auditContext } from '@audit/core/hono'
+import { auditContext, type TrustProxy } from '@audit/core/hono'
 import pino from 'pino'
 import { authFailureRecorder, type ApiKey } from './auth.ts'
 import { ApiError } from './errors.ts'
@@ -41,7 +41,8 @@ export interface AppDeps {
   cronSecret?: string | undefined
   /** The built events page (default apps/web/dist); null serves no page. */
   webDist?: string | null
-  trustProxy?: boolean
+  /** AUDIT_TRUST_PROXY, parsed: which proxies' X-Forwarded-For to believe (default none). */
+  trustProxy?: TrustProxy
 }
 
 /**
@@ -65,8 +66,11 @@ export function createApp(deps: AppDeps) {
     '/api/*',
     bodyLimit({
       maxSize: deps.maxBodyBytes ?? 1024 * 1024,
+      // The rest of the body is still on its way: answering on a kept-alive
+      // connection would leave it half-read for the next request. Connection:
+      // close makes Node end the connection after the answer.
       onError: () => {
-        throw new ApiError(413, `Request body is larger than ${deps.maxBodyBytes ?? 1024 * 1024} bytes`)
+        throw new ApiError(413, `Request body is larger than ${deps.maxBodyBytes ?? 1024 * 1024} bytes`, { Connection: 'close' })
       },
     }),
   )

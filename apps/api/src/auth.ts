@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import type { AuditLogger } from '@audit/core'
-import { getRequestAuditContext } from '@audit/core/hono'
+import { forwardedForInfo, getRequestAuditContext } from '@audit/core/hono'
 import type { Context, MiddlewareHandler } from 'hono'
 import { ApiError } from './errors.ts'
 
@@ -81,7 +81,7 @@ export function authFailureRecorder(audit: AuditLogger, { perIp = 5, overall = 6
     }
     if (byIp.size < 10_000) byIp.set(ip, n + 1)
     total++
-    const extraInfo: Record<string, unknown> = { method: c.req.method, path: c.req.path, reason }
+    const extraInfo: Record<string, unknown> = { method: c.req.method, path: c.req.path, reason, ...forwardedForInfo(ctx) }
     if (suppressed > 0) extraInfo.suppressed_since_last = suppressed
     suppressed = 0
     void audit.logEvent({

@@ -1,4 +1,5 @@
 import { ConfigError, loadConfig, type AuditConfig } from '@audit/core'
+import { parseTrustProxy, type TrustProxy } from '@audit/core/hono'
 import { parseApiKeys, type ApiKey } from './auth.ts'
 import { DEFAULT_RETENTION, parseRetention, parseSchedule, type RetentionPolicy } from './retention.ts'
 
@@ -16,7 +17,8 @@ export interface ServerConfig {
   apiKeys: ApiKey[]
   maxBodyBytes: number
   cronSecret: string | undefined
-  trustProxy: boolean
+  /** AUDIT_TRUST_PROXY: false, a hop count (`true` = 1), or trusted proxy addresses and CIDR ranges. */
+  trustProxy: TrustProxy
   logLevel: string
   exportMaxRows: number
   exportIdleTimeoutMs: number
@@ -56,6 +58,12 @@ export function loadServerConfig(env: Record<string, string | undefined> = proce
   if (!Number.isInteger(exportIdleTimeoutMs) || exportIdleTimeoutMs < 1000) problems.push(`AUDIT_EXPORT_IDLE_TIMEOUT_MS must be a whole number of at least 1000, got "${env.AUDIT_EXPORT_IDLE_TIMEOUT_MS}"`)
   const countCap = Number(env.AUDIT_COUNT_CAP ?? DEFAULT_COUNT_CAP)
   if (!Number.isInteger(countCap) || countCap < 1) problems.push(`AUDIT_COUNT_CAP must be a positive whole number, got "${env.AUDIT_COUNT_CAP}"`)
+  let trustProxy: TrustProxy = false
+  try {
+    trustProxy = parseTrustProxy(env.AUDIT_TRUST_PROXY ?? '')
+  } catch (e) {
+    problems.push((e as Error).message)
+  }
   let retention = parseRetention(DEFAULT_RETENTION)
   let retentionSchedule: ServerConfig['retentionSchedule'] = null
   try {
@@ -72,7 +80,7 @@ export function loadServerConfig(env: Record<string, string | undefined> = proce
     apiKeys,
     maxBodyBytes,
     cronSecret: env.CRON_SECRET?.trim() || undefined,
-    trustProxy: ['1', 'true', 'yes'].includes((env.AUDIT_TRUST_PROXY ?? '').toLowerCase()),
+    trustProxy,
     logLevel: env.LOG_LEVEL ?? 'info',
     exportMaxRows,
     exportIdleTimeoutMs,

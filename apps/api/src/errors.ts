@@ -12,7 +12,8 @@ export interface ErrorDetail {
 const TYPES: Record<string, (i: z.core.$ZodIssue) => string> = {
   too_big: (i) => ((i as z.core.$ZodIssueTooBig).origin === 'string' ? 'string_too_long' : (i as z.core.$ZodIssueTooBig).origin === 'array' ? 'too_long' : 'less_than_equal'),
   too_small: (i) => ((i as z.core.$ZodIssueTooSmall).origin === 'string' ? 'string_too_short' : (i as z.core.$ZodIssueTooSmall).origin === 'array' ? 'too_short' : 'greater_than_equal'),
-  invalid_type: (i) => (isMissing(i) ? 'missing' : `${(i as z.core.$ZodIssueInvalidType).expected}_type`),
+  // every number this API reads is a whole number (limit, offset): pydantic says int_parsing
+  invalid_type: (i) => (isMissing(i) ? 'missing' : (i as z.core.$ZodIssueInvalidType).expected === 'number' ? 'int_parsing' : `${(i as z.core.$ZodIssueInvalidType).expected}_type`),
   invalid_value: () => 'enum',
   invalid_format: (i) => `${(i as z.core.$ZodIssueInvalidStringFormat).format}_parsing`,
   invalid_union: () => 'union',

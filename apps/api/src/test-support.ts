@@ -1,4 +1,5 @@
 import { createAuditLogger, openPgliteStore, type AuditLoggerOptions, type AuditStore } from '@audit/core'
+import type { TrustProxy } from '@audit/core/hono'
 import { createApp } from './app.ts'
 import { apiKey } from './auth.ts'
 
@@ -9,11 +10,11 @@ export const KEYS = {
 } as const
 
 /** An app over a store (a fresh in-memory PGlite by default) with one key of each role. */
-export async function testApp(opts: { store?: AuditStore; audit?: Partial<AuditLoggerOptions>; maxBodyBytes?: number; countCap?: number } = {}) {
+export async function testApp(opts: { store?: AuditStore; audit?: Partial<AuditLoggerOptions>; maxBodyBytes?: number; countCap?: number; trustProxy?: TrustProxy } = {}) {
   const store = opts.store ?? (await openPgliteStore({ dataDir: 'memory://' }))
   const audit = createAuditLogger({ store, log: { warn() {}, error() {} }, source: 'system', ...opts.audit })
   const keys = [apiKey('admin', KEYS.admin, 'admin-key'), apiKey('read', KEYS.read, 'read-key'), apiKey('ingest', KEYS.ingest, 'ingest-key')]
-  const app = createApp({ store, audit, keys, ...(opts.maxBodyBytes ? { maxBodyBytes: opts.maxBodyBytes } : {}), ...(opts.countCap ? { countCap: opts.countCap } : {}) })
+  const app = createApp({ store, audit, keys, ...(opts.maxBodyBytes ? { maxBodyBytes: opts.maxBodyBytes } : {}), ...(opts.countCap ? { countCap: opts.countCap } : {}), ...(opts.trustProxy !== undefined ? { trustProxy: opts.trustProxy } : {}) })
   type Init = { key?: keyof typeof KEYS | string | null; body?: unknown; headers?: Record<string, string>; method?: string }
   async function call(path: string, init: Init = {}) {
     const headers: Record<string, string> = { ...init.headers }

@@ -6,6 +6,8 @@ export interface AuditContext {
   requestId?: string
   operator?: string
   ipAddress?: string
+  /** The raw X-Forwarded-For of a request whose client address could not be read from it (ipAddress is then absent). */
+  forwardedFor?: string
   userAgent?: string
   tenantId?: string
   actorType?: ActorType

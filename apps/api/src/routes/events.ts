@@ -4,16 +4,18 @@ import {
   FilterParamsShape,
   ListParamsSchema,
   deleteInChunks,
+  extraFilters,
   newEventId,
+  queryParams,
   severityForResult,
   toFilters,
   type AuditLogger,
   type AuditStore,
   type EventRow,
 } from '@audit/core'
+import { forwardedForInfo, getRequestAuditContext } from '@audit/core/hono'
 import { ApiError, toDetail, validationError, type ErrorDetail } from '../errors.ts'
-import { checkExtraKeys } from './extra.ts'
-import { defaultHook } from '../validation.ts'
+import { NoQueryParams, defaultHook, refuseQueryParams } from '../validation.ts'
 import { EventPageSchema, EventSchema, IngestBatchSchema, IngestBody, IngestResponse, ErrorSchema, errorResponses, json, MAX_BATCH } from '../schemas.ts'
 import { requireRole, type AuthOptions } from '../auth.ts'
 
@@ -37,7 +39,7 @@ const getRoute = createRoute({
   method: 'get',
   path: '/{id}',
   summary: 'Get one event',
-  request: { params: z.object({ id: z.uuid().openapi({ param: { name: 'id', in: 'path' } }) }) },
+  request: { params: z.object({ id: z.uuid().openapi({ param: { name: 'id', in: 'path' } }) }), query: NoQueryParams },
   responses: { 200: json(EventSchema, 'The event'), 404: json(ErrorSchema, 'Event not found'), ...errorResponses },
 })
 
@@ -69,10 +71,15 @@ export function eventsRoutes(deps: EventsDeps) {
     return read(c, next)
   })
   app.use('/:id', read)
+  // ingest is not declared with createRoute, so its (empty) query is checked here, after auth
+  app.use(ingestRoute.path, async (c, next) => {
+    if (c.req.method === 'POST') refuseQueryParams(c)
+    await next()
+  })
 
   app.openapi(listRoute, async (c) => {
     const p = c.req.valid('query')
-    const extra = checkExtraKeys(c)
+    const extra = extraFilters(p)
     const page = await deps.store.queryEvents({
       filters: toFilters(p, extra),
       limit: p.limit,
@@ -101,12 +108,15 @@ export function eventsRoutes(deps: EventsDeps) {
     return c.json(event, 200)
   })
 
-  const PurgeParams = z.object({
-    ...FilterParamsShape,
-    start_date: FilterParamsShape.start_date.unwrap().describe('Required: inclusive lower bound'),
-    end_date: FilterParamsShape.end_date.unwrap().describe('Required: inclusive upper bound'),
-    confirm: z.literal('true', { error: 'confirm=true is required: deleted events cannot be recovered' }),
-  })
+  const PurgeParams = queryParams(
+    {
+      ...FilterParamsShape,
+      start_date: FilterParamsShape.start_date.unwrap().describe('Required: inclusive lower bound'),
+      end_date: FilterParamsShape.end_date.unwrap().describe('Required: inclusive upper bound'),
+      confirm: z.literal('true', { error: 'confirm=true is required: deleted events cannot be recovered' }),
+    },
+    { extra: true },
+  )
   const purgeRoute = createRoute({
     method: 'delete',
     path: '/',
@@ -117,7 +127,7 @@ export function eventsRoutes(deps: EventsDeps) {
   })
   app.openapi(purgeRoute, async (c) => {
     const { confirm: _, ...p } = c.req.valid('query')
-    const filters = toFilters(p, checkExtraKeys(c))
+    const filters = toFilters(p, extraFilters(p))
     const deleted = await deleteInChunks(deps.store, filters)
     await deps.audit.logEvent({
       source: 'system',
@@ -125,7 +135,7 @@ export function eventsRoutes(deps: EventsDeps) {
       result: 'warning',
       severity: 'warning',
       message: `Deleted ${deleted} audit events`,
-      extraInfo: { filters, deleted },
+      extraInfo: { filters, deleted, ...forwardedForInfo(getRequestAuditContext(c)) },
     })
     return c.json({ deleted }, 200)
   })

@@ -1,16 +1,18 @@
 import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi'
-import { FilterParamsShape, eventsToCsv, eventsToNdjson, toFilters, type AuditStore, type EventFilters, type SortOrder } from '@audit/core'
+import { FilterParamsShape, eventsToCsv, eventsToNdjson, extraFilters, queryParams, toFilters, type AuditStore, type EventFilters, type SortOrder } from '@audit/core'
 import { ApiError } from '../errors.ts'
 import { defaultHook } from '../validation.ts'
 import { ErrorSchema, errorResponses, json } from '../schemas.ts'
 import { requireRole, type AuthOptions } from '../auth.ts'
-import { checkExtraKeys } from './extra.ts'
 
-const ExportParams = z.object({
-  ...FilterParamsShape,
-  format: z.enum(['csv', 'ndjson']).default('csv').describe('csv (every value quoted, formula cells neutralised) or ndjson'),
-  order: z.enum(['desc', 'asc']).default('desc'),
-})
+const ExportParams = queryParams(
+  {
+    ...FilterParamsShape,
+    format: z.enum(['csv', 'ndjson']).default('csv').describe('csv (every value quoted, formula cells neutralised) or ndjson'),
+    order: z.enum(['desc', 'asc']).default('desc'),
+  },
+  { extra: true },
+)
 
 const route = createRoute({
   method: 'get',
@@ -146,7 +148,7 @@ export function exportRoutes(deps: ExportDeps) {
   app.use('*', requireRole('read', deps.auth))
   app.openapi(route, async (c) => {
     const p = c.req.valid('query')
-    const filters = toFilters(p, checkExtraKeys(c))
+    const filters = toFilters(p, extraFilters(p))
     if (c.req.method !== 'HEAD' && slots.active >= deps.concurrency) throw busy()
     const capped = await deps.store.queryEvents({ filters, limit: 0, countCap: deps.maxRows })
     if (!capped.totalExact) {

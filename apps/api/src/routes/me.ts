@@ -1,12 +1,13 @@
 import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi'
 import { requireRole, type ApiKey, type AuthOptions } from '../auth.ts'
-import { defaultHook } from '../validation.ts'
+import { NoQueryParams, defaultHook } from '../validation.ts'
 import { errorResponses, json } from '../schemas.ts'
 
 const route = createRoute({
   method: 'get',
   path: '/',
   summary: 'The key in use: its name and role',
+  request: { query: NoQueryParams },
   responses: { 200: json(z.object({ name: z.string(), role: z.enum(['ingest', 'read', 'admin']) }).openapi('Me'), 'The key'), ...errorResponses },
 })
 

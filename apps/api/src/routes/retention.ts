@@ -2,7 +2,7 @@ import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi'
 import type { AuditLogger, AuditStore } from '@audit/core'
 import { timingSafeEqual, createHash } from 'node:crypto'
 import { bearer, requireRole, type AuthOptions } from '../auth.ts'
-import { defaultHook } from '../validation.ts'
+import { NoQueryParams, defaultHook } from '../validation.ts'
 import { errorResponses, json } from '../schemas.ts'
 import { runRetention, type RetentionPolicy } from '../retention.ts'
 
@@ -19,6 +19,7 @@ const route = createRoute({
   path: '/run',
   summary: 'Apply the retention policy now',
   description: 'Deletes events older than their severity allows (AUDIT_RETENTION_DAYS). `Authorization: Bearer $CRON_SECRET`, or an admin key.',
+  request: { query: NoQueryParams },
   responses: { 200: json(Report, 'Per-severity counts and the duration'), ...errorResponses },
 })
 

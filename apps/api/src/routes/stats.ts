@@ -1,19 +1,21 @@
 import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi'
-import { FilterParamsShape, toFilters, type AuditStore, type EventFilters, type HistogramBucket } from '@audit/core'
+import { FilterParamsShape, extraFilters, queryParams, toFilters, type AuditStore, type EventFilters, type HistogramBucket } from '@audit/core'
 import { defaultHook } from '../validation.ts'
 import { errorResponses, json } from '../schemas.ts'
 import { requireRole, type AuthOptions } from '../auth.ts'
-import { checkExtraKeys } from './extra.ts'
 
-const StatsParams = z.object({
-  ...FilterParamsShape,
-  bucket: z.enum(['hour', 'day']).optional().describe('Histogram bucket; default hour for ranges up to 2 days, day beyond'),
-  group_by: z
-    .string()
-    .regex(/^extra\.[A-Za-z0-9_.:-]{1,100}$/, 'group_by must be extra.<key>')
-    .optional()
-    .describe('extra.<key>: also answer the 50 most frequent values of that extra_info key'),
-})
+const StatsParams = queryParams(
+  {
+    ...FilterParamsShape,
+    bucket: z.enum(['hour', 'day']).optional().describe('Histogram bucket; default hour for ranges up to 2 days, day beyond'),
+    group_by: z
+      .string()
+      .regex(/^extra\.[A-Za-z0-9_.:-]{1,100}$/, 'group_by must be extra.<key>')
+      .optional()
+      .describe('extra.<key>: also answer the 50 most frequent values of that extra_info key'),
+  },
+  { extra: true },
+)
 
 const Counts = z.record(z.string(), z.number().int())
 const StatsSchema = z
@@ -54,7 +56,7 @@ export function statsRoutes(deps: { store: AuditStore; auth: AuthOptions }) {
   app.use('*', requireRole('read', deps.auth))
   app.openapi(route, async (c) => {
     const p = c.req.valid('query')
-    const filters = toFilters(p, checkExtraKeys(c))
+    const filters = toFilters(p, extraFilters(p))
     const stats = await deps.store.stats({
       filters,
       bucket: p.bucket ?? bucketFor(filters),

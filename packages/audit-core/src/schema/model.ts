@@ -2,12 +2,17 @@
  * The event model without any runtime dependency: values, limits, the event
  * type and its columns. The web page imports this (not the zod schemas).
  */
+import { COLUMNS, patternClass, type ColumnName } from './columns.ts'
+
+export { COLUMNS, charLength, patternClass, TIMESTAMP_MAX_MS, TIMESTAMP_MIN_MS } from './columns.ts'
+export type { ColumnName, ColumnSpec, SqlType } from './columns.ts'
+
 /** Values of the `result` column (CHECK constraint). */
-export const RESULTS = ['success', 'failure', 'warning'] as const
+export const RESULTS = COLUMNS.result.values
 /** Values of the `severity` column, least to most severe. */
-export const SEVERITIES = ['debug', 'info', 'warning', 'error', 'critical'] as const
+export const SEVERITIES = COLUMNS.severity.values
 /** Values of the `actor_type` column. */
-export const ACTOR_TYPES = ['user', 'admin', 'service', 'system', 'guest'] as const
+export const ACTOR_TYPES = COLUMNS.actor_type.values
 
 export type Result = (typeof RESULTS)[number]
 export type Severity = (typeof SEVERITIES)[number]
@@ -25,22 +30,31 @@ export const OPERATION_TYPES = [
 /** The seed's sources; any name matching {@link SOURCE_PATTERN} is accepted too. */
 export const SOURCES = ['api-service', 'stock-data-service', 'frontend', 'background-job', 'system'] as const
 
-export const SOURCE_PATTERN = /^[a-z0-9_.:-]{1,50}$/
-export const OPERATION_TYPE_PATTERN = /^[A-Za-z0-9_.:-]{1,100}$/
+/** A name column's CHECK pattern with its length: `^[a-z0-9_.:-]{1,50}$`. */
+function boundedPattern(c: { pattern: string; maxLength: number }): RegExp {
+  return new RegExp(`^${patternClass(c.pattern)}{1,${c.maxLength}}$`)
+}
+export const SOURCE_PATTERN = boundedPattern(COLUMNS.source)
+export const OPERATION_TYPE_PATTERN = boundedPattern(COLUMNS.operation_type)
 /** Largest `extra_info`, measured as UTF-8 bytes of its JSON. */
-export const EXTRA_INFO_MAX_BYTES = 32 * 1024
+export const EXTRA_INFO_MAX_BYTES = COLUMNS.extra_info.maxBytes
+/** Deepest `extra_info`: objects and arrays nested this many levels (the value itself is level 1). */
+export const EXTRA_INFO_MAX_DEPTH = COLUMNS.extra_info.maxDepth
 /** Largest `message`; the column is `text`, the bound keeps one event from filling a batch. */
-export const MESSAGE_MAX_CHARS = 16 * 1024
+export const MESSAGE_MAX_CHARS = COLUMNS.message.maxChars
 
-/** Column lengths, from the migration. */
-export const LIMITS = {
-  operator: 255,
-  tenant_id: 255,
-  resource_type: 100,
-  resource_id: 255,
-  request_id: 255,
-  user_agent: 1024,
-} as const
+type Column<K extends ColumnName> = (typeof COLUMNS)[K]
+/** The varchar columns of free text (no CHECK): operator, tenant_id, resource_type, resource_id, request_id, user_agent. */
+type FreeTextColumn = {
+  [K in ColumnName]: Column<K> extends { type: 'character varying' } ? (Column<K> extends { values: unknown } | { pattern: unknown } ? never : K) : never
+}[ColumnName]
+
+/** Column lengths of the free-text columns, from the column spec. */
+export const LIMITS = Object.fromEntries(
+  Object.entries(COLUMNS as Record<string, { type: string; maxLength?: number; values?: unknown; pattern?: unknown }>)
+    .filter(([, c]) => c.type === 'character varying' && c.values === undefined && c.pattern === undefined)
+    .map(([name, c]) => [name, c.maxLength as number]),
+) as { readonly [K in FreeTextColumn]: Column<K>['maxLength'] }
 
 /** Severity of an event that does not name one (the database derives the same). */
 export function severityForResult(result: Result): Severity {
@@ -68,23 +82,10 @@ export interface AuditEvent {
 }
 
 /** The columns in table order; also the CSV header. */
-export const EVENT_COLUMNS = [
-  'id',
-  'timestamp',
-  'source',
-  'operator',
-  'operation_type',
-  'result',
-  'message',
-  'extra_info',
-  'severity',
-  'tenant_id',
-  'actor_type',
-  'resource_type',
-  'resource_id',
-  'request_id',
-  'ip_address',
-  'user_agent',
-] as const satisfies readonly (keyof AuditEvent)[]
+export const EVENT_COLUMNS: readonly ColumnName[] = Object.freeze(Object.keys(COLUMNS) as ColumnName[])
+
+// The spec and the event type name the same columns (a compile-time check).
+const sameColumns: [ColumnName, keyof AuditEvent] extends [keyof AuditEvent, ColumnName] ? true : never = true
+void sameColumns
 
 export type { EventStats, EventFilters, HistogramBucket } from './query.ts'

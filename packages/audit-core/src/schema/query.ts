@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { ACTOR_TYPES, RESULTS, SEVERITIES, type Result, type Severity, type ActorType } from './event.ts'
+import { COLUMNS, charLength, parseTimestamp, type ActorType, type ColumnName, type ColumnSpec, type Result, type Severity } from './event.ts'
 
 /**
  * The filter object every store passes to the SQL functions (snake_case, the
@@ -46,27 +46,42 @@ export interface EventPage<E> {
   totalExact: boolean
 }
 
-const ISO_DATE = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/i
-
-/** Parses an ISO 8601 date or date-time (UTC when it names no offset) to a canonical ISO string. */
+/**
+ * Parses an ISO 8601 date or date-time (UTC when it names no offset) to a
+ * canonical ISO string; null for text that is not one, an impossible
+ * calendar date, or a time outside years 0001-9999 (the rule of
+ * {@link parseTimestamp}, shared with ingest).
+ */
 export function parseIsoDate(s: string): string | null {
-  const t = s.trim()
-  if (!ISO_DATE.test(t)) return null
-  const hasZone = /(?:Z|[+-]\d{2}:?\d{2})$/i.test(t) && t.length > 10
-  const ms = Date.parse(t.length === 10 ? `${t}T00:00:00Z` : hasZone ? t.replace(' ', 'T') : `${t.replace(' ', 'T')}Z`)
-  return Number.isNaN(ms) ? null : new Date(ms).toISOString()
+  const p = parseTimestamp(s.trim())
+  return p.ok ? p.iso : null
 }
 
-const isoDate = z
-  .string()
-  .transform((s, ctx) => {
-    const iso = parseIsoDate(s)
-    if (iso === null) {
-      ctx.addIssue({ code: 'custom', message: 'Input should be a valid ISO 8601 date or datetime', params: { type: 'datetime_parsing' } })
-      return z.NEVER
+const isoDate = z.string().check((ctx) => {
+  const p = parseTimestamp(ctx.value.trim())
+  if (p.ok) ctx.value = p.iso
+  else ctx.issues.push({ code: 'custom', input: ctx.value, message: p.message, params: { type: 'datetime_parsing' } })
+})
+
+/** Why a filter value cannot be compared in SQL (NUL, a lone surrogate), as a zod issue; or undefined. */
+function unstorable(s: string): z.core.$ZodRawIssue | undefined {
+  if (s.includes('\u0000')) return { code: 'custom', input: s, message: 'Input should not contain NUL characters (U+0000)', params: { type: 'string_nul' } }
+  if (!s.isWellFormed()) return { code: 'custom', input: s, message: 'Input is not valid Unicode (it holds a lone surrogate)', params: { type: 'string_unicode' } }
+  return undefined
+}
+
+/** A text filter value: 1 to `max` characters (as Postgres counts them), valid Unicode, no NUL. */
+function text(max: number) {
+  return z.string().check((ctx) => {
+    const s = ctx.value
+    const bad = unstorable(s)
+    if (bad) ctx.issues.push(bad)
+    else if (s.length === 0) ctx.issues.push({ code: 'too_small', origin: 'string', minimum: 1, input: s, message: 'Input should have at least 1 character' })
+    else if (s.length > max && charLength(s) > max) {
+      ctx.issues.push({ code: 'too_big', origin: 'string', maximum: max, input: s, message: `Input should have at most ${max} characters` })
     }
-    return iso
   })
+}
 
 /** A query parameter that may be repeated or hold a comma list: `source=a,b` or `source=a&source=b`. */
 function list<T extends z.ZodType<string, string>>(item: T, what: string) {
@@ -86,50 +101,90 @@ function list<T extends z.ZodType<string, string>>(item: T, what: string) {
     .transform((v) => (v && v.length > 0 ? v : undefined))
 }
 
-const text = (max: number) => z.string().min(1).max(max)
 const EXTRA_KEY = /^[A-Za-z0-9_.:-]{1,100}$/
+const EXTRA_PREFIX = 'extra.'
+
+type Column<K extends ColumnName> = (typeof COLUMNS)[K]
+type FilterColumn = { [K in ColumnName]: Column<K> extends { filter: true } ? K : never }[ColumnName]
+type ListOf<C> = C extends { values: readonly (infer V extends string)[] } ? V[] : string[]
+type FilterShape = { [K in FilterColumn]: z.ZodType<ListOf<Column<K>> | undefined, string | string[] | undefined> }
+
+/** `col=a,b`: one list parameter for each filterable column of the spec, with the column's values or length. */
+const columnFilters = Object.fromEntries(
+  Object.entries(COLUMNS as Record<string, ColumnSpec>)
+    .filter(([, c]) => c.filter)
+    .map(([name, c]) => {
+      const item = c.values ? z.enum(c.values) : text((c.maxLength ?? c.maxChars) as number)
+      return [name, list(item, c.values ? `${name}: ${c.values.join(', ')}` : `${name}, exactly`)]
+    }),
+) as unknown as FilterShape
 
 /** Filters shared by the events list, export, stats and purge. */
 export const FilterParamsShape = {
-  start_date: isoDate.optional().describe('Inclusive lower bound (ISO 8601; UTC when no offset is given)'),
+  start_date: isoDate.optional().describe('Inclusive lower bound (ISO 8601; UTC when no offset is given; years 0001-9999)'),
   end_date: isoDate.optional().describe('Inclusive upper bound (ISO 8601)'),
-  operation_type: list(text(100), 'Operation type'),
-  result: list(z.enum(RESULTS), 'Result: success, failure or warning'),
-  source: list(text(50), 'Source'),
-  operator: list(text(255), 'Operator'),
-  severity: list(z.enum(SEVERITIES), 'Severity: debug, info, warning, error or critical'),
-  tenant_id: list(text(255), 'Tenant'),
-  actor_type: list(z.enum(ACTOR_TYPES), 'Actor type'),
-  resource_type: list(text(100), 'Resource type'),
-  resource_id: list(text(255), 'Resource id'),
-  request_id: list(text(255), 'Request id'),
-  q: z.string().max(200).optional().describe('Case-insensitive text search in message, operation_type and operator'),
+  ...columnFilters,
+  q: z
+    .string()
+    .max(200)
+    .check((ctx) => {
+      const bad = unstorable(ctx.value)
+      if (bad) ctx.issues.push(bad)
+    })
+    .optional()
+    .describe('Case-insensitive text search in message, operation_type and operator'),
 }
 
 /**
- * `extra.<key>=<value>` query parameters (a filter on a key of extra_info),
- * collected from the raw query. Key names are checked; values are bound.
+ * An object of query parameters that refuses any parameter it does not name
+ * (422 `extra_forbidden`: a typo must never widen a query or a delete). With
+ * `extra`, `extra.<key>=<value>` filters are allowed too, each key a plain
+ * name given once.
+ *
+ * @example
+ * const ListParams = queryParams({ limit: z.coerce.number() }, { extra: true })
  */
-export function extraFilters(query: Record<string, unknown>): { extra?: Record<string, string>; badKeys: string[] } {
+export function queryParams<S extends z.ZodRawShape>(shape: S, options: { extra?: boolean } = {}) {
+  return z.looseObject(shape).superRefine(
+    (q, ctx) => {
+      for (const [k, v] of Object.entries(q as Record<string, unknown>)) {
+        if (Object.hasOwn(shape, k)) continue
+        if (!options.extra || !k.startsWith(EXTRA_PREFIX)) {
+          ctx.addIssue({ code: 'unrecognized_keys', keys: [k], input: q })
+          continue
+        }
+        const issue = (message: string, type: string) => ctx.addIssue({ code: 'custom', path: [k], input: v, message, params: { type } })
+        if (!EXTRA_KEY.test(k.slice(EXTRA_PREFIX.length))) issue('extra_info key must match [A-Za-z0-9_.:-]{1,100}', 'value_error')
+        else if (typeof v !== 'string') issue('Give an extra_info filter once: it compares one value', 'string_type')
+        else {
+          const bad = unstorable(v)
+          if (bad) ctx.addIssue({ ...bad, path: [k] } as Parameters<typeof ctx.addIssue>[0])
+        }
+      }
+    },
+    // report unknown parameters beside any other error, not after it is fixed
+    { when: () => true },
+  )
+}
+
+/** The `extra.<key>=<value>` filters of validated query parameters (see {@link queryParams}). */
+export function extraFilters(query: Record<string, unknown>): Record<string, string> | undefined {
   const extra: Record<string, string> = {}
-  const badKeys: string[] = []
-  for (const [k, v] of Object.entries(query)) {
-    if (!k.startsWith('extra.')) continue
-    const key = k.slice('extra.'.length)
-    if (!EXTRA_KEY.test(key)) badKeys.push(k)
-    else extra[key] = Array.isArray(v) ? String(v.at(-1)) : String(v)
-  }
-  return { ...(Object.keys(extra).length ? { extra } : {}), badKeys }
+  for (const [k, v] of Object.entries(query)) if (k.startsWith(EXTRA_PREFIX) && typeof v === 'string') extra[k.slice(EXTRA_PREFIX.length)] = v
+  return Object.keys(extra).length > 0 ? extra : undefined
 }
 
 /** GET /api/v1/audit/events query parameters. */
-export const ListParamsSchema = z.object({
-  ...FilterParamsShape,
-  limit: z.coerce.number().int().min(1).max(1000).default(100).describe('Page size, 1 to 1000'),
-  offset: z.coerce.number().int().min(0).max(10_000_000).default(0).describe('Rows to skip'),
-  order: z.enum(['desc', 'asc']).default('desc').describe('Newest first (desc) or oldest first (asc)'),
-  after: z.uuid().optional().describe('Keyset cursor: the id of the last event of the previous page (cheaper than a deep offset)'),
-})
+export const ListParamsSchema = queryParams(
+  {
+    ...FilterParamsShape,
+    limit: z.coerce.number().int().min(1).max(1000).default(100).describe('Page size, 1 to 1000'),
+    offset: z.coerce.number().int().min(0).max(10_000_000).default(0).describe('Rows to skip'),
+    order: z.enum(['desc', 'asc']).default('desc').describe('Newest first (desc) or oldest first (asc)'),
+    after: z.uuid().optional().describe('Keyset cursor: the id of the last event of the previous page (cheaper than a deep offset)'),
+  },
+  { extra: true },
+)
 
 export type ListParams = z.output<typeof ListParamsSchema>
 
