@@ -47,8 +47,9 @@ export function createSqlStore(kind: StoreKind, client: SqlClient, close: () => 
       return { events: events.map(toAuditEvent), total: Number(t.total), totalExact: t.exact }
     },
     async getEvent(id: string) {
-      const rows = await client.query('select * from public.audit_get_event($1::uuid)', [id])
-      return rows[0] ? toAuditEvent(rows[0]) : null
+      // as JSON, like the page: the driver's own timestamptz parser reads years 1-99 as 1901-1999
+      const [r] = await client.query<{ e: string }>('select to_json(e)::text as e from public.audit_get_event($1::uuid) e', [id])
+      return r ? toAuditEvent(JSON.parse(r.e) as Record<string, unknown>) : null
     },
     async stats(query: StatsQuery): Promise<EventStats> {
       const [r] = await client.query<{ s: EventStats | string }>('select public.audit_stats($1::text::jsonb, $2::text, $3::text) as s', [
