@@ -1,8 +1,10 @@
 import react from '@vitejs/plugin-react'
-import { defineConfig } from 'vite'
+import { defaultClientConditions, defineConfig } from 'vite'
 
 export default defineConfig({
   plugins: [react()],
+  // @audit/core from its TypeScript sources (its `@audit/source` export condition), not its dist/.
+  resolve: { conditions: ['@audit/source', ...defaultClientConditions] },
   server: {
     port: 5173,
     proxy: { '/api': 'http://127.0.0.1:8787', '/health': 'http://127.0.0.1:8787' },

@@ -17,7 +17,8 @@ export async function loadOrCreateAdminKey(dataDir: string): Promise<{ key: stri
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e
   }
-  await mkdir(dataDir, { recursive: true })
+  // The data directory also holds the embedded database: private from the start.
+  await mkdir(dataDir, { recursive: true, mode: 0o700 })
   const key = `ak_${randomBytes(24).toString('base64url')}`
   await writeFile(file, `${key}\n`, { mode: 0o600, flag: 'w' })
   await chmod(file, 0o600)

@@ -1,10 +1,15 @@
 /**
  * The server entry: reads the environment, opens the store, listens, and on
- * SIGTERM/SIGINT stops accepting, flushes the audit queue, closes the store
- * and exits 0.
+ * SIGTERM/SIGINT stops accepting, writes everything queued, closes the store
+ * and exits 0 — or exits 1 with a log line saying what could not be written.
+ *
+ * Production runs it as plain `node apps/api/dist/server.js`: a wrapper
+ * (npx, pnpm, tsx) between the supervisor and this process may exit, or kill
+ * it, before the queue is written (README, "Running in production").
  */
+import type { Server } from 'node:http'
 import { serve } from '@hono/node-server'
-import { ConfigError, createAuditLogger, openStore } from '@audit/core'
+import { ConfigError, DataDirLockedError, createAuditLogger, openStore, type AuditLogger, type AuditStore } from '@audit/core'
 import pino from 'pino'
 import { loadOrCreateAdminKey } from './admin-key.ts'
 import { createApp } from './app.ts'
@@ -13,8 +18,25 @@ import { isLoopback, loadServerConfig } from './config.ts'
 import { createMetrics } from './metrics.ts'
 import { runRetention, scheduleDaily } from './retention.ts'
 
+/** How long requests already being answered may take once a stop begins; then their connections are closed. */
+const HTTP_DRAIN_MS = 5_000
+
 async function main() {
   const log = pino({ name: 'audit-api', level: process.env.LOG_LEVEL ?? 'info' })
+
+  // Signals are ours from the first moment. One that arrives while the store
+  // opens stops the server once it is open: killing PGlite while it creates
+  // its database would leave a data directory it cannot open again.
+  let stop: ((reason: string) => void) | undefined
+  let stopWhenStarted: string | undefined
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stop) return stop(signal)
+    log.info({ signal }, stopWhenStarted ? 'still starting: stopping once the store is open' : 'stop requested while starting: stopping once the store is open')
+    stopWhenStarted ??= signal
+  }
+  process.on('SIGTERM', onSignal)
+  process.on('SIGINT', onSignal)
+
   let config
   try {
     config = loadServerConfig(process.env)
@@ -39,7 +61,16 @@ async function main() {
     log.info({ file: admin.file, created: admin.created }, 'no AUDIT_API_KEYS set: using the local admin key')
   }
 
-  const store = await openStore(config.audit)
+  let store: AuditStore
+  try {
+    store = await openStore(config.audit)
+  } catch (e) {
+    if (e instanceof DataDirLockedError) {
+      log.fatal(e.message)
+      process.exit(1)
+    }
+    throw e
+  }
   const metrics = createMetrics()
   const audit = createAuditLogger({
     store,
@@ -48,6 +79,19 @@ async function main() {
     log: log.child({ component: 'audit-queue' }),
     onFlush: metrics.observeFlush,
   })
+
+  let server: Server | undefined
+  let stopRetention = () => {}
+  stop = shutdownOnce(log, audit, store, () => {
+    stopRetention()
+    return server
+  })
+  process.on('uncaughtException', (err) => {
+    log.fatal({ err }, 'uncaught exception: writing what is queued, then exiting')
+    stop?.('uncaughtException')
+  })
+  if (stopWhenStarted) return stop(stopWhenStarted)
+
   const app = createApp({
     store,
     audit,
@@ -63,34 +107,74 @@ async function main() {
     retention: config.retention,
     cronSecret: config.cronSecret,
   })
-  const stopRetention = config.retentionSchedule
-    ? scheduleDaily(config.retentionSchedule, () => runRetention(store, audit, config.retention), (err) => log.error({ err }, 'scheduled retention run failed'))
-    : () => {}
+  if (config.retentionSchedule) {
+    stopRetention = scheduleDaily(config.retentionSchedule, () => runRetention(store, audit, config.retention), (err) => log.error({ err }, 'scheduled retention run failed'))
+  }
 
-  const server = serve({ fetch: app.fetch, hostname: config.host, port: config.port }, (info) => {
+  server = serve({ fetch: app.fetch, hostname: config.host, port: config.port }, (info) => {
     const host = info.family === 'IPv6' ? `[${info.address}]` : info.address
     const url = `http://${host}:${info.port}/`
-    log.info({ store: store.kind, url, async: audit.async }, 'audit events service listening')
+    log.info({ store: store.kind, url, async: audit.async, pid: process.pid }, 'audit events service listening')
     // The one line a person needs: the page, signed in.
     process.stdout.write(`\nAudit events page: ${url}${printedKey ? `#token=${printedKey}` : ''}\nAPI docs: ${url}docs\n\n`)
-  })
+  }) as Server
+}
 
+/**
+ * The stop sequence, run once: stop accepting, let requests being answered
+ * finish (bounded), write everything queued (within AUDIT_SHUTDOWN_DEADLINE_MS),
+ * close the store, exit 0 — or 1 with a line saying what could not be written.
+ * A second signal is logged and changes nothing: cutting the flush short is
+ * what SIGKILL is for.
+ */
+function shutdownOnce(log: pino.Logger, audit: AuditLogger, store: AuditStore, beginStop: () => Server | undefined) {
   let stopping = false
-  const stop = async (signal: string) => {
-    if (stopping) return
+  let exitCode = 0
+  return (reason: string) => {
+    if (reason === 'uncaughtException') exitCode = 1
+    if (stopping) {
+      log.warn({ signal: reason, queueDepth: audit.stats().queueDepth }, 'signal while shutting down: ignored (the shutdown writes what is queued, then exits)')
+      return
+    }
     stopping = true
-    log.info({ signal }, 'shutting down: no new requests, flushing the audit queue')
-    stopRetention()
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()))
-    ;(server as unknown as { closeIdleConnections?: () => void }).closeIdleConnections?.()
-    await Promise.race([closed, new Promise((r) => setTimeout(r, 5000).unref())])
-    const report = await audit.shutdown()
-    await store.close()
-    log.info({ ...report, stats: audit.stats() }, 'shut down')
-    process.exit(report.unwritten > 0 ? 1 : 0)
+    log.info({ signal: reason, queueDepth: audit.stats().queueDepth }, 'shutting down: no new requests, writing what is queued')
+    void (async () => {
+      const server = beginStop()
+      if (server) await closeHttp(server)
+      try {
+        const report = await audit.shutdown()
+        if (report.unwritten > 0) {
+          exitCode = 1
+          log.error({ ...report, stats: audit.stats() }, `shut down with ${report.unwritten} queued events not written (${report.written} written during shutdown)`)
+        }
+      } catch (err) {
+        exitCode = 1
+        log.error({ err, stats: audit.stats() }, 'writing the queue at shutdown failed')
+      }
+      try {
+        await store.close()
+      } catch (err) {
+        exitCode = 1
+        log.error({ err }, 'closing the store failed')
+      }
+      // A signal that came while a write held the event loop (PGlite runs in
+      // this thread) is read when the loop next waits for I/O: wait briefly, so
+      // that it is logged rather than silently outlived.
+      await new Promise((resolve) => setTimeout(resolve, 10))
+      if (exitCode === 0) log.info({ stats: audit.stats() }, 'shut down: everything queued was written')
+      process.exit(exitCode)
+    })()
   }
-  process.on('SIGTERM', () => void stop('SIGTERM'))
-  process.on('SIGINT', () => void stop('SIGINT'))
+}
+
+/** Stops accepting connections and waits for requests in progress, at most HTTP_DRAIN_MS; then closes what is left. */
+async function closeHttp(server: Server): Promise<void> {
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()))
+  server.closeIdleConnections()
+  let timer: NodeJS.Timeout | undefined
+  await Promise.race([closed, new Promise<void>((resolve) => (timer = setTimeout(resolve, HTTP_DRAIN_MS)))])
+  clearTimeout(timer)
+  server.closeAllConnections()
 }
 
 main().catch((err) => {
