@@ -9,7 +9,7 @@ export type { QueueStats, ShutdownReport, QueueLog } from './queue/batch-queue.t
 export * from './schema/event.ts'
 export * from './schema/query.ts'
 export type { AuditStore, StoreKind } from './stores/store.ts'
-export { isDataSqlState, toAuditEvent, deleteInChunks } from './stores/store.ts'
+export { isDataSqlState, sqlStateKind, toAuditEvent, deleteInChunks } from './stores/store.ts'
 export { openPgliteStore } from './stores/pglite-store.ts'
 export { openPostgresStore, migratePostgres } from './stores/postgres-store.ts'
 export { openStore } from './stores/open-store.ts'
