@@ -1,6 +1,6 @@
 /**
  * The real server process, started with the README's start command: 10,000
- * events POSTed in batches of 500, SIGTERM right after the last 202, a
+ * events POSTed in batches of 500, SIGTERM right after the last 201, a
  * restart, and every event is there.
  */
 import { mkdtemp, rm } from 'node:fs/promises'
@@ -57,7 +57,7 @@ describe(`server lifecycle (${process.env.TEST_DATABASE_URL ? 'postgres store, '
           await new Promise((r) => setTimeout(r, Number(res.headers.get('retry-after') ?? 1) * 100))
           continue
         }
-        expect(res.status).toBe(202)
+        expect(res.status).toBe(201)
         for (const id of ((await res.json()) as { ids: string[] }).ids) ids.add(id)
         break
       }

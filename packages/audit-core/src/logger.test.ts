@@ -2,6 +2,7 @@ import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import type { PGlite } from '@electric-sql/pglite'
 import { createAuditLogger, type AuditLogger, type AuditLoggerOptions } from './logger.ts'
 import { runWithAuditContext } from './context.ts'
+import { exponential } from './queue/backoff.ts'
 import { openPgliteStore } from './stores/pglite-store.ts'
 import type { AuditStore } from './stores/store.ts'
 import type { EventRow } from './schema/event.ts'
@@ -88,7 +89,7 @@ describe('batching queue (fake timers)', () => {
   it('retries with exponential backoff while the store is down and writes every event exactly once', async () => {
     fake()
     // one writer, so that the attempts counted are one batch's backoff
-    const t = setup({ retryBaseMs: 100, retryMaxMs: 10_000, writeConcurrency: 1 })
+    const t = setup({ backoff: exponential({ baseMs: 100, maxMs: 10_000 }), writeConcurrency: 1 })
     t.state.down = true
     const ids = []
     for (let i = 0; i < 50; i++) ids.push(await t.audit.logEvent(t.event(i)))
@@ -323,3 +324,4 @@ describe('logEvent and auditOperation', () => {
     expect(got.map((r) => (r.timestamp as Date).toISOString())).toEqual(Array(3).fill('2026-11-20T10:11:12.345Z'))
   })
 })
+

@@ -1,7 +1,8 @@
 import pino from 'pino'
 import type { AuditConfig } from './config.ts'
 import { getAuditContext } from './context.ts'
-import { BatchQueue, RejectedEventError, type QueueLog, type QueueStats, type ShutdownReport } from './queue/batch-queue.ts'
+import type { Backoff } from './queue/backoff.ts'
+import { BatchQueue, RejectedEventError, type QueueLog, type QueueStats, type ShutdownReport, type SubmitOutcome } from './queue/batch-queue.ts'
 import {
   EventInputSchema,
   acceptsAsIs,
@@ -11,7 +12,7 @@ import {
   type Result,
   type Severity,
 } from './schema/event.ts'
-import type { AuditStore } from './stores/store.ts'
+import { sqlStateKind, type AuditStore } from './stores/store.ts'
 import { newEventId } from './uuid7.ts'
 
 /** One event as application code records it (camelCase; the wire form is snake_case). */
@@ -57,7 +58,19 @@ export interface AuditLoggerOptions extends Partial<AuditConfig> {
   log?: QueueLog
   /** Called after each batch write with its duration (for metrics). */
   onFlush?: (ms: number, rows: number) => void
+  /** The wait before each retry of a failed write (default: full jitter over AUDIT_RETRY_BASE_MS·2^n, capped at AUDIT_RETRY_MAX_MS); see queue/backoff.ts. */
+  backoff?: Backoff
 }
+
+export interface IngestOptions {
+  /** Answer once the rows are queued instead of once they are committed (`Prefer: respond-async`). */
+  respondAsync?: boolean
+  /** How long to wait for room and then for the commit (default AUDIT_INGEST_WAIT_MS). */
+  waitMs?: number
+}
+
+/** What became of events handed to {@link AuditLogger.ingest}; `disabled` when AUDIT_LOGGING_ENABLED is false (nothing is written). */
+export type IngestOutcome = SubmitOutcome | { status: 'disabled' }
 
 export interface AuditLogger {
   /**
@@ -73,12 +86,16 @@ export interface AuditLogger {
    */
   auditOperation<T>(operation: OperationInput, fn: (op: OperationHandle) => Promise<T> | T): Promise<T>
   /**
-   * Accepts events that were already validated (the HTTP ingest path). Async
-   * mode: queues all of them or none and resolves false when the queue has no
-   * room for all. Sync mode: writes them as one batch before resolving and
-   * rejects with the store's error.
+   * Takes events that were already validated (the HTTP ingest path) as one
+   * request: all of them are written or none. They share batches with other
+   * requests (group commit) and are never split across batches. Resolves
+   * `written` once every one is committed (or `queued` with `respondAsync`),
+   * `refused` when the database refused one of them for its data (none is
+   * written), `unavailable` when there was no room, or no commit, within
+   * the wait (none is written, nor ever will be: they are withdrawn). Never
+   * rejects. The same in sync and async mode.
    */
-  ingest(rows: EventRow[]): Promise<boolean>
+  ingest(rows: EventRow[], options?: IngestOptions): Promise<IngestOutcome>
   /** Writes everything queued so far. */
   flush(): Promise<void>
   /** Stops accepting events and writes what is queued within the deadline (default AUDIT_SHUTDOWN_DEADLINE_MS). */
@@ -89,10 +106,13 @@ export interface AuditLogger {
   readonly store: AuditStore
 }
 
-/** A queued event: what the caller gave, plus what enqueue fixed (id, time, context); or a row validated already. */
-type Pending =
-  | { input: LogEventInput; id: string; ts: number | string | Date; ctx: ReturnType<typeof getAuditContext> }
-  | { row: EventRow }
+/** A queued event: what the caller gave, plus what enqueue fixed (id, time, context). */
+interface Pending {
+  input: LogEventInput
+  id: string
+  ts: number | string | Date
+  ctx: ReturnType<typeof getAuditContext>
+}
 
 const DEFAULTS = {
   enabled: true,
@@ -104,6 +124,7 @@ const DEFAULTS = {
   retryBaseMs: 200,
   retryMaxMs: 30_000,
   shutdownDeadlineMs: 10_000,
+  ingestWaitMs: 5_000,
 }
 
 /**
@@ -128,11 +149,14 @@ export function createAuditLogger(options: AuditLoggerOptions): AuditLogger {
     concurrency: cfg.writeConcurrency,
     retryBaseMs: cfg.retryBaseMs,
     retryMaxMs: cfg.retryMaxMs,
-    prepare: (p) => ('row' in p ? p.row : toRow(p, defaultSource)),
+    prepare: (p) => toRow(p, defaultSource),
     write: (rows) => store.insertEvents(rows),
     isDataError: (err) => store.isDataError(err),
+    isMisconfigured: (err) => sqlStateKind((err as { code?: unknown } | null)?.code) === 'misconfigured',
+    locate: locateRow,
     log,
     ...(options.onFlush ? { onFlush: options.onFlush } : {}),
+    ...(options.backoff ? { backoff: options.backoff } : {}),
   })
 
   async function logEvent(event: LogEventInput): Promise<string | null> {
@@ -176,11 +200,9 @@ export function createAuditLogger(options: AuditLoggerOptions): AuditLogger {
     }
   }
 
-  async function ingest(rows: EventRow[]): Promise<boolean> {
-    if (!cfg.enabled) return true
-    if (cfg.async) return queue.enqueueAll(rows.map((row) => ({ row })))
-    await queue.writeBatchNow(rows)
-    return true
+  async function ingest(rows: EventRow[], o: IngestOptions = {}): Promise<IngestOutcome> {
+    if (!cfg.enabled) return { status: 'disabled' }
+    return queue.submit(rows, { awaitCommit: !o.respondAsync, waitMs: o.waitMs ?? cfg.ingestWaitMs })
   }
 
   return {
@@ -197,7 +219,7 @@ export function createAuditLogger(options: AuditLoggerOptions): AuditLogger {
 }
 
 /** Validates a queued event into a database row; throws {@link RejectedEventError} with the reasons. */
-function toRow(p: Exclude<Pending, { row: EventRow }>, defaultSource: string): EventRow {
+function toRow(p: Pending, defaultSource: string): EventRow {
   const e = p.input
   const ctx = p.ctx
   const result = e.result
@@ -254,6 +276,20 @@ function toIso(ts: number | string | Date): string | undefined {
     isoText = new Date(ms).toISOString()
   }
   return isoText
+}
+
+/** The row of a refused request whose id the database's error names (a CHECK's "Failing row contains (…)"), when exactly one does. */
+function locateRow(err: unknown, rows: readonly EventRow[]): number | null {
+  if (!err || typeof err !== 'object') return null
+  const e = err as Record<string, unknown>
+  const text = [e.message, e.detail, e.details, e.where, e.hint].filter((v) => typeof v === 'string').join('\n')
+  let found: number | null = null
+  for (let i = 0; i < rows.length; i++) {
+    if (!text.includes((rows[i] as EventRow).id)) continue
+    if (found !== null) return null
+    found = i
+  }
+  return found
 }
 
 function round(ms: number): number {
