@@ -2,6 +2,7 @@ import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import type { PGlite } from '@electric-sql/pglite'
 import { createAuditLogger, type AuditLogger, type AuditLoggerOptions } from './logger.ts'
 import { runWithAuditContext } from './context.ts'
+import { jsonSnapshot, SNAPSHOT_MAX_DEPTH } from './json-snapshot.ts'
 import { exponential } from './queue/backoff.ts'
 import { openPgliteStore } from './stores/pglite-store.ts'
 import type { AuditStore } from './stores/store.ts'
@@ -177,6 +178,103 @@ describe('batching queue (fake timers)', () => {
     expect(await done).toEqual({ written: 0, unwritten: 30 })
     expect(t.audit.stats()).toMatchObject({ enqueued: 30, written: 0, dropped: 30, queueDepth: 0 })
     expect(t.log.error).toHaveBeenCalledWith(expect.objectContaining({ unwritten: 30 }), expect.any(String))
+  })
+})
+
+describe('logEvent records the event as it was at the call (issue 12, item 9)', () => {
+  it('the reproduction: mutating the input and its extraInfo after the call changes nothing recorded', async () => {
+    const t = setup()
+    const info: Record<string, unknown> = { step: 1, nested: { a: 1 }, list: [1, { b: 1 }] }
+    const input = { ...t.event(), message: 'first', extraInfo: info }
+    const first = await t.audit.logEvent(input)
+    info.step = 2
+    ;(info.nested as { a: number }).a = 2
+    ;((info.list as unknown[])[1] as { b: number }).b = 2
+    ;(info.list as unknown[]).push(3)
+    input.message = 'second'
+    const second = await t.audit.logEvent(input)
+    info.step = 3
+    input.message = 'third'
+    await t.audit.flush()
+    const got = await rows(`operator = '${t.tag}'`)
+    expect(got.map((r) => [r.id, r.message, r.extra_info])).toEqual([
+      [first, 'first', { step: 1, nested: { a: 1 }, list: [1, { b: 1 }] }],
+      [second, 'second', { step: 2, nested: { a: 2 }, list: [1, { b: 2 }, 3] }],
+    ])
+  })
+
+  it('takes the time of a Date and the request context at the call', async () => {
+    const t = setup()
+    const at = new Date('2026-11-20T10:00:00.000Z')
+    const ctx: { requestId: string; operator?: string } = { requestId: 'req-snap' }
+    const id = await runWithAuditContext(ctx, () => t.audit.logEvent({ operationType: 'snap', result: 'success', timestamp: at, tenantId: t.tag }))
+    at.setTime(0)
+    ctx.requestId = 'changed'
+    ctx.operator = 'later@example.com'
+    await t.audit.flush()
+    const [row] = await rows(`id = '${id}'`)
+    expect(row).toMatchObject({ request_id: 'req-snap', operator: null })
+    expect((row?.timestamp as Date).toISOString()).toBe('2026-11-20T10:00:00.000Z')
+  })
+
+  it('stores extra_info exactly as JSON would carry it at the call', async () => {
+    const t = setup()
+    class Point {
+      constructor(
+        public x: number,
+        public y: number,
+      ) {}
+    }
+    const info = {
+      when: new Date('2026-01-02T03:04:05.000Z'),
+      point: new Point(1, 2),
+      skipped: undefined,
+      fn: () => 1,
+      nan: Number.NaN,
+      list: [undefined, () => 1, Number.POSITIVE_INFINITY, 'x'],
+      custom: { toJSON: () => ({ replaced: true }) },
+      map: new Map([['k', 'v']]),
+      boxed: Object('s') as string,
+      ['__proto__']: 'a key like any other',
+    }
+    Object.defineProperty(info, '__proto__', { value: { own: true }, enumerable: true })
+    const expected = JSON.parse(JSON.stringify(info)) as unknown
+    expect(jsonSnapshot(info)).toEqual(expected)
+    const id = await t.audit.logEvent({ ...t.event(), extraInfo: info })
+    info.when.setTime(0)
+    info.point.x = 9
+    await t.audit.flush()
+    const [row] = await rows(`id = '${id}'`)
+    expect(row?.extra_info).toEqual(expected)
+  })
+
+  it('rejects at the call what cannot be recorded (a cycle, a BigInt, a throwing getter), never throwing, and counts it', async () => {
+    const t = setup()
+    const cyclic: Record<string, unknown> = { a: 1 }
+    cyclic.self = cyclic
+    const deep: Record<string, unknown> = {}
+    let at = deep
+    for (let i = 0; i < SNAPSHOT_MAX_DEPTH + 5; i++) at = (at.d = {}) as Record<string, unknown>
+    const throwing = {
+      get boom(): never {
+        throw new Error('getter exploded')
+      },
+    }
+    expect(await t.audit.logEvent({ ...t.event(), extraInfo: cyclic })).toBeNull()
+    expect(await t.audit.logEvent({ ...t.event(), extraInfo: { n: 10n } })).toBeNull()
+    expect(await t.audit.logEvent({ ...t.event(), extraInfo: throwing })).toBeNull()
+    expect(await t.audit.logEvent({ ...t.event(), extraInfo: deep })).toBeNull()
+    await t.audit.logEvent(t.event())
+    await t.audit.flush()
+    expect(await t.count()).toBe(1)
+    expect(t.audit.stats()).toMatchObject({ enqueued: 5, written: 1, rejected: 4, queueDepth: 0 })
+    const reasons = t.log.error.mock.calls.map((c) => (c[0] as { reason: string }).reason)
+    expect(reasons).toEqual([
+      expect.stringMatching(/nested deeper than 1000 levels, or refers to itself/),
+      'a BigInt cannot be stored as JSON',
+      'getter exploded',
+      expect.stringMatching(/nested deeper/),
+    ])
   })
 })
 

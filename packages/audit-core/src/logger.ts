@@ -1,6 +1,7 @@
 import pino from 'pino'
 import type { AuditConfig } from './config.ts'
 import { getAuditContext } from './context.ts'
+import { jsonSnapshot } from './json-snapshot.ts'
 import type { Backoff } from './queue/backoff.ts'
 import { BatchQueue, RejectedEventError, type QueueLog, type QueueStats, type ShutdownReport, type SubmitOutcome } from './queue/batch-queue.ts'
 import {
@@ -106,12 +107,16 @@ export interface AuditLogger {
   readonly store: AuditStore
 }
 
-/** A queued event: what the caller gave, plus what enqueue fixed (id, time, context). */
+/**
+ * A queued event as it was at the call: the row's fields with the request
+ * context and defaults applied, extra_info copied (jsonSnapshot), the id,
+ * and the time as a number or the caller's text. Validated off the
+ * caller's path (toRow).
+ */
 interface Pending {
-  input: LogEventInput
+  c: Record<string, unknown>
   id: string
-  ts: number | string | Date
-  ctx: ReturnType<typeof getAuditContext>
+  ts: number | string
 }
 
 const DEFAULTS = {
@@ -149,7 +154,7 @@ export function createAuditLogger(options: AuditLoggerOptions): AuditLogger {
     concurrency: cfg.writeConcurrency,
     retryBaseMs: cfg.retryBaseMs,
     retryMaxMs: cfg.retryMaxMs,
-    prepare: (p) => toRow(p, defaultSource),
+    prepare: toRow,
     write: (rows) => store.insertEvents(rows),
     isDataError: (err) => store.isDataError(err),
     isMisconfigured: (err) => sqlStateKind((err as { code?: unknown } | null)?.code) === 'misconfigured',
@@ -161,11 +166,13 @@ export function createAuditLogger(options: AuditLoggerOptions): AuditLogger {
 
   async function logEvent(event: LogEventInput): Promise<string | null> {
     if (!cfg.enabled) return null
-    const pending: Pending = {
-      input: event,
-      id: event.id ?? newEventId(),
-      ts: event.timestamp ?? Date.now(),
-      ctx: getAuditContext(),
+    let pending: Pending
+    try {
+      pending = snapshot(event, defaultSource)
+    } catch (err) {
+      // a getter that throws, a cycle, a BigInt: the event cannot be recorded as given
+      queue.rejectNow({ operation_type: (event as Partial<LogEventInput> | null)?.operationType }, err)
+      return null
     }
     if (cfg.async) return queue.enqueue(pending) ? pending.id : null
     return (await queue.writeNow(pending)) ? pending.id : null
@@ -218,19 +225,23 @@ export function createAuditLogger(options: AuditLoggerOptions): AuditLogger {
   }
 }
 
-/** Validates a queued event into a database row; throws {@link RejectedEventError} with the reasons. */
-function toRow(p: Pending, defaultSource: string): EventRow {
-  const e = p.input
-  const ctx = p.ctx
+/**
+ * The event as it is at the call, so that the caller may change or reuse
+ * its objects afterwards (as pino serialises at the call): every field is
+ * read now, the request context included, and extra_info is copied as JSON
+ * would carry it. Strings are immutable; a Date is read as its time.
+ */
+function snapshot(e: LogEventInput, defaultSource: string): Pending {
+  const ctx = getAuditContext()
   const result = e.result
-  const timestamp = toIso(p.ts)
-  const candidate: Record<string, unknown> = {
+  const x = e.extraInfo
+  const c: Record<string, unknown> = {
     source: e.source ?? defaultSource,
     operator: e.operator ?? ctx?.operator ?? null,
     operation_type: e.operationType,
     result,
     message: e.message ?? null,
-    extra_info: e.extraInfo ?? null,
+    extra_info: x == null ? null : jsonSnapshot(x),
     severity: e.severity ?? (typeof result === 'string' ? severityForResult(result) : undefined),
     tenant_id: e.tenantId ?? ctx?.tenantId ?? null,
     actor_type: e.actorType ?? ctx?.actorType ?? null,
@@ -240,8 +251,17 @@ function toRow(p: Pending, defaultSource: string): EventRow {
     ip_address: e.ipAddress ?? ctx?.ipAddress ?? null,
     user_agent: e.userAgent ?? ctx?.userAgent ?? null,
   }
-  // an id or time made here is valid by construction; only the caller's are checked
-  if (e.id !== undefined) candidate.id = e.id
+  // an id or time made here is valid by construction; only the caller's are checked (toRow)
+  const id = e.id
+  if (id !== undefined) c.id = id
+  const ts = e.timestamp
+  return { c, id: id ?? newEventId(), ts: ts === undefined ? Date.now() : ts instanceof Date ? ts.getTime() : ts }
+}
+
+/** Validates a queued event into a database row; throws {@link RejectedEventError} with the reasons. */
+function toRow(p: Pending): EventRow {
+  const timestamp = toIso(p.ts)
+  const candidate = p.c
   if (timestamp === undefined) candidate.timestamp = String(p.ts)
   let row: EventRow
   if (acceptsAsIs(candidate)) {
@@ -268,8 +288,8 @@ const YEAR_0 = -62_167_219_200_000
 const YEAR_10000 = 253_402_300_800_000
 
 /** The ISO form of a time in years 0 to 9999, or undefined (the schema then says what is wrong with it). */
-function toIso(ts: number | string | Date): string | undefined {
-  const ms = typeof ts === 'number' ? ts : ts instanceof Date ? ts.getTime() : Date.parse(ts)
+function toIso(ts: number | string): string | undefined {
+  const ms = typeof ts === 'number' ? ts : Date.parse(ts)
   if (!(ms >= YEAR_0 && ms < YEAR_10000)) return undefined
   if (ms !== isoMs) {
     isoMs = ms
