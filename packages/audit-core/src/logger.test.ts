@@ -1,3 +1,8 @@
+import { spawn } from 'node:child_process'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import type { PGlite } from '@electric-sql/pglite'
 import { createAuditLogger, type AuditLogger, type AuditLoggerOptions } from './logger.ts'
@@ -423,3 +428,96 @@ describe('logEvent and auditOperation', () => {
   })
 })
 
+describe('exit flush: a script that forgets shutdown() loses nothing silently', () => {
+  const here = path.dirname(fileURLToPath(import.meta.url))
+  const root = path.resolve(here, '../../..')
+  // the modules themselves, not index.ts: supabase-js warns on stderr about Node 20 when loaded
+  const logger = pathToFileURL(path.join(here, 'logger.ts')).href
+  const pglite = pathToFileURL(path.join(here, 'stores/pglite-store.ts')).href
+
+  /** Runs a script as its own node process (TypeScript through tsx, as the repository runs .ts). */
+  async function run(source: string, args: string[] = [], nodeArgs: string[] = []) {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'audit-exit-'))
+    const file = path.join(dir, 'script.mts')
+    await writeFile(file, source)
+    const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', file, ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d) => (stdout += d))
+    child.stderr.on('data', (d) => (stderr += d))
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve))
+    await rm(dir, { recursive: true, force: true })
+    return { code, stdout, stderr }
+  }
+
+  const logs = `{ warn: (o, m) => console.error('WARN', m, JSON.stringify(o)), error: (o, m) => console.error('ERROR', m, JSON.stringify(o)) }`
+
+  it('writes the queued events when the event loop empties (beforeExit): 100 rows in the database after the process exits', async () => {
+    const dataDir = await mkdtemp(path.join(os.tmpdir(), 'audit-exit-db-'))
+    try {
+      const r = await run(
+        `import { createAuditLogger } from '${logger}'
+import { openPgliteStore } from '${pglite}'
+const store = await openPgliteStore({ dataDir: process.argv[2] })
+const audit = createAuditLogger({ store, log: ${logs}, batchSize: 1000, flushIntervalMs: 3_600_000 })
+for (let i = 0; i < 100; i++) audit.logEvent({ operationType: 'exit_flush', result: 'success', message: 'event ' + i })
+console.log('queued', audit.stats().queueDepth)
+`,
+        [dataDir],
+      )
+      expect(r.stderr).toBe('')
+      expect(r).toMatchObject({ code: 0, stdout: 'queued 100\n' })
+      const store = await openPgliteStore({ dataDir })
+      const got = await store.db.query<{ n: number; distinct: number }>("select count(*)::int as n, count(distinct message)::int as distinct from audit_events where operation_type = 'exit_flush'")
+      await store.close()
+      expect(got.rows[0]).toEqual({ n: 100, distinct: 100 })
+    } finally {
+      await rm(dataDir, { recursive: true, force: true })
+    }
+    // PGlite's own timers (Postgres flushes its statistics after 10 s idle) keep the process up that long first
+  }, 120_000)
+
+  it('says on stderr how many events were lost when the process exits with them unwritten (process.exit)', async () => {
+    const r = await run(
+      `import { createAuditLogger } from '${logger}'
+const store = { kind: 'pglite', insertEvents: async (rows) => rows.length, isDataError: () => false, close: async () => {} }
+const audit = createAuditLogger({ store, log: ${logs}, batchSize: 1000, flushIntervalMs: 3_600_000 })
+for (let i = 0; i < 42; i++) audit.logEvent({ operationType: 'lost', result: 'success' })
+process.exit(3)
+`,
+    )
+    expect(r.code).toBe(3)
+    expect(r.stderr).toBe('audit: 42 events were never written: the process exited with them queued (await audit.shutdown() before exiting)\n')
+  }, 60_000)
+
+  it('one pair of process listeners for any number of loggers; shutdown() unregisters; a dropped logger is collected and leaves nothing behind', async () => {
+    const r = await run(
+      `import { createAuditLogger } from '${logger}'
+const store = { kind: 'pglite', insertEvents: async (rows) => rows.length, isDataError: () => false, close: async () => {} }
+const log = ${logs}
+const baseline = [process.listenerCount('beforeExit'), process.listenerCount('exit')]
+// listeners added since the start (tsx has its own)
+const count = () => [process.listenerCount('beforeExit') - baseline[0], process.listenerCount('exit') - baseline[1]].join(',')
+const base = count()
+let loggers = Array.from({ length: 50 }, () => createAuditLogger({ store, log }))
+console.log('50 loggers', count(), 'baseline', base)
+for (const l of loggers.slice(0, 49)) await l.shutdown({ deadlineMs: 10 })
+console.log('one left', count())
+await loggers[49].shutdown({ deadlineMs: 10 })
+console.log('none left', count())
+const dropped = new WeakRef(createAuditLogger({ store, log }))
+console.log('a dropped one', count())
+loggers = null
+for (let i = 0; i < 50 && count() !== base; i++) {
+  globalThis.gc()
+  await new Promise((r) => setTimeout(r, 10))
+}
+console.log('after gc', count(), dropped.deref() === undefined ? 'collected' : 'alive')
+`,
+      [],
+      ['--expose-gc'],
+    )
+    expect(r.stderr).toBe('')
+    expect(r.stdout).toBe('50 loggers 1,1 baseline 0,0\none left 1,1\nnone left 0,0\na dropped one 1,1\nafter gc 0,0 collected\n')
+  }, 60_000)
+})

@@ -1,7 +1,9 @@
+import { writeSync } from 'node:fs'
 import pino from 'pino'
 import type { AuditConfig } from './config.ts'
 import { getAuditContext } from './context.ts'
 import { jsonSnapshot } from './json-snapshot.ts'
+import { onProcessExit } from './on-exit.ts'
 import type { Backoff } from './queue/backoff.ts'
 import { BatchQueue, RejectedEventError, type QueueLog, type QueueStats, type ShutdownReport, type SubmitOutcome } from './queue/batch-queue.ts'
 import {
@@ -163,6 +165,8 @@ export function createAuditLogger(options: AuditLoggerOptions): AuditLogger {
     ...(options.onFlush ? { onFlush: options.onFlush } : {}),
     ...(options.backoff ? { backoff: options.backoff } : {}),
   })
+  // A script that forgets shutdown() still writes what it queued (see exitHandlers).
+  const unregisterExit = cfg.enabled ? onProcessExit(queue, exitHandlers(cfg.shutdownDeadlineMs)) : () => {}
 
   async function logEvent(event: LogEventInput): Promise<string | null> {
     if (!cfg.enabled) return null
@@ -217,7 +221,10 @@ export function createAuditLogger(options: AuditLoggerOptions): AuditLogger {
     auditOperation,
     ingest,
     flush: () => queue.flush(),
-    shutdown: (o) => queue.shutdown({ deadlineMs: o?.deadlineMs ?? cfg.shutdownDeadlineMs }),
+    shutdown: (o) => {
+      unregisterExit()
+      return queue.shutdown({ deadlineMs: o?.deadlineMs ?? cfg.shutdownDeadlineMs })
+    },
     stats: () => queue.stats(),
     enabled: cfg.enabled,
     async: cfg.async,
@@ -296,6 +303,31 @@ function toIso(ts: number | string): string | undefined {
     isoText = new Date(ms).toISOString()
   }
   return isoText
+}
+
+/**
+ * The exit flush, as pino's: when the event loop empties with events queued
+ * (a script that forgot shutdown()), shut the queue down, which writes them
+ * within AUDIT_SHUTDOWN_DEADLINE_MS (what it cannot write is logged as its
+ * shutdown error); if the process exits with events still queued
+ * (process.exit() before the loop emptied), say on stderr how many were
+ * lost. The handlers receive the queue and keep no reference to it.
+ */
+function exitHandlers(deadlineMs: number) {
+  return {
+    beforeExit(queue: BatchQueue<Pending, EventRow>) {
+      if (queue.depth > 0) void queue.shutdown({ deadlineMs })
+    },
+    exit(queue: BatchQueue<Pending, EventRow>) {
+      const n = queue.depth
+      if (n === 0) return
+      try {
+        writeSync(2, `audit: ${n} event${n === 1 ? ' was' : 's were'} never written: the process exited with them queued (await audit.shutdown() before exiting)\n`)
+      } catch {
+        // stderr is gone: nothing left to tell
+      }
+    },
+  }
 }
 
 /** The row of a refused request whose id the database's error names (a CHECK's "Failing row contains (…)"), when exactly one does. */
