@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import SwaggerParser from '@apidevtools/swagger-parser'
-import type { AuditStore } from '@audit/core'
+import { openPgliteStore, type AuditStore, type EventRow } from '@audit/core'
 import { testApp } from './test-support.ts'
 
 const E = '/api/v1/audit/events'
@@ -20,11 +20,11 @@ describe('events API', () => {
   }
 
   describe('POST', () => {
-    it('accepts one event with 202 and its id, and the event reads back', async () => {
+    it('answers 201 with its id once the event is committed: it reads back at once', async () => {
       const r = await t.call(E, { body: { ...ok, operator: 'ana@example.com', extra_info: { symbol: 'AAPL', records_count: 100 } }, key: 'ingest' })
-      expect(r.status).toBe(202)
+      expect(r.status).toBe(201)
       expect(r.json).toEqual({ accepted: 1, ids: [expect.stringMatching(/^[0-9a-f-]{36}$/)] })
-      await t.audit.flush()
+      // no flush: 201 means committed
       const got = await t.call(`${E}/${r.json.ids[0]}`, { key: 'read' })
       expect(got.status).toBe(200)
       expect(got.json).toMatchObject({ ...ok, operator: 'ana@example.com', extra_info: { symbol: 'AAPL', records_count: 100 }, severity: 'info', request_id: null })
@@ -34,11 +34,11 @@ describe('events API', () => {
       const id = '01900000-0000-7000-8000-0000000000aa'
       const body = { events: [{ ...ok, id, timestamp: '2026-01-02T03:04:05+02:00', operation_type: 'batch_x' }, { ...ok, operation_type: 'batch_x', result: 'failure' }] }
       const r = await t.call(E, { body })
-      expect(r.status).toBe(202)
+      expect(r.status).toBe(201)
       expect(r.json.accepted).toBe(2)
       expect(r.json.ids[0]).toBe(id)
-      expect((await t.call(E, { body })).status).toBe(202)
-      expect(await count('operation_type=batch_x')).toBe(3)
+      expect((await t.call(E, { body })).status).toBe(201)
+      expect((await t.call(`${E}?operation_type=batch_x&limit=1`)).json.total).toBe(3)
       const got = await t.call(`${E}/${id}`)
       expect(got.json.timestamp).toBe('2026-01-02T01:04:05.000Z')
       const failure = await t.call(`${E}?operation_type=batch_x&result=failure`)
@@ -91,14 +91,176 @@ describe('events API', () => {
       expect(r.json.detail).toMatch(/larger than 65536 bytes/)
     })
 
-    it('503 with Retry-After when the queue has no room for the batch (nothing half-accepted)', async () => {
-      const small = await testApp({ audit: { queueSize: 5, flushIntervalMs: 60_000, batchSize: 100 } })
-      const r = await small.call(E, { body: { events: Array.from({ length: 6 }, () => ok) } })
-      expect(r.status).toBe(503)
-      expect(r.headers.get('retry-after')).toBe('1')
-      expect(small.audit.stats().enqueued).toBe(0)
-      expect((await small.call(E, { body: { events: Array.from({ length: 5 }, () => ok) } })).status).toBe(202)
+    it('an idle server takes a batch of the documented maximum (1000), whatever the queue size', async () => {
+      const small = await testApp({ maxBodyBytes: 4 * 1024 * 1024, audit: { queueSize: 5, flushIntervalMs: 60_000, batchSize: 100 } })
+      const r = await small.call(E, { body: { events: Array.from({ length: 1000 }, () => ({ ...ok, operation_type: 'max_batch' })) } })
+      expect(r.status).toBe(201)
+      expect((await small.call(`${E}?operation_type=max_batch&limit=1`)).json.total).toBe(1000)
+      expect(small.audit.stats()).toMatchObject({ enqueued: 1000, written: 1000, dropped: 0, queueDepth: 0 })
       await small.close()
+    })
+
+    it('one sequential client never gets a 503: 20 POSTs of 500 events, all 201 and all written (issue 12, item 5)', async () => {
+      const seq = await testApp({ countCap: 100_000 })
+      const statuses: number[] = []
+      for (let i = 0; i < 20; i++) {
+        const events = Array.from({ length: 500 }, (_, j) => ({ ...ok, operation_type: 'sequential', message: `event ${i * 500 + j}` }))
+        statuses.push((await seq.call(E, { key: 'ingest', body: { events } })).status)
+      }
+      expect(statuses).toEqual(Array(20).fill(201))
+      expect((await seq.call(`${E}?operation_type=sequential&limit=1`)).json.total).toBe(10_000)
+      await seq.close()
+    })
+
+    it('concurrent requests share writes (group commit), each answered 201 after its commit', async () => {
+      const base = await openPgliteStore({ dataDir: 'memory://' })
+      let writes = 0
+      const counting: AuditStore = Object.assign(Object.create(base) as AuditStore, {
+        insertEvents: (rows: readonly EventRow[]) => {
+          writes++
+          return base.insertEvents(rows)
+        },
+      })
+      const g = await testApp({ store: counting, audit: { writeConcurrency: 1 } })
+      const rs = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => g.call(E, { key: 'ingest', body: { events: Array.from({ length: 5 }, () => ({ ...ok, operation_type: `group_${i}` })) } })),
+      )
+      expect(rs.map((r) => r.status)).toEqual(Array(20).fill(201))
+      expect(writes).toBeLessThan(20)
+      expect((await g.call(`${E}?operation_type=${Array.from({ length: 20 }, (_, i) => `group_${i}`).join(',')}&limit=1`)).json.total).toBe(100)
+      await g.close()
+    })
+
+    it('Prefer: respond-async answers 202 from memory, with Preference-Applied; the events are written afterwards', async () => {
+      const r = await t.call(E, { key: 'ingest', headers: { prefer: 'respond-async, wait=5' }, body: { events: [{ ...ok, operation_type: 'async_pref' }, { ...ok, operation_type: 'async_pref' }] } })
+      expect(r.status).toBe(202)
+      expect(r.headers.get('preference-applied')).toBe('respond-async')
+      expect(r.json).toEqual({ accepted: 2, ids: [expect.any(String), expect.any(String)] })
+      expect(await count('operation_type=async_pref')).toBe(2)
+    })
+
+    describe('when the database cannot take the events', () => {
+      afterEach(() => {
+        vi.useRealTimers()
+      })
+
+      /** A real store whose writes fail as an unreachable server's do, while `down`. */
+      async function downApp(audit: Record<string, unknown>) {
+        const base = await openPgliteStore({ dataDir: 'memory://' })
+        const state = { down: true, attempts: 0 }
+        const store: AuditStore = Object.assign(Object.create(base) as AuditStore, {
+          insertEvents: async (rows: readonly EventRow[]) => {
+            state.attempts++
+            if (state.down) throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' })
+            return base.insertEvents(rows)
+          },
+        })
+        return { ...(await testApp({ store, audit })), state }
+      }
+
+      it('waits AUDIT_INGEST_WAIT_MS, then 503 with the backoff as Retry-After, and the events are never written later', async () => {
+        const d = await downApp({ ingestWaitMs: 4000, backoff: () => 7000, writeConcurrency: 1 })
+        vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] })
+        const pending = d.call(E, { key: 'ingest', body: { events: [{ ...ok, operation_type: 'while_down' }, { ...ok, operation_type: 'while_down' }] } })
+        let done = false
+        void pending.then(() => (done = true))
+        // the first attempt, at (fake) time 0
+        while (d.state.attempts === 0) await new Promise(setImmediate)
+        await vi.advanceTimersByTimeAsync(3999)
+        expect(done).toBe(false)
+        await vi.advanceTimersByTimeAsync(1)
+        const r = await pending
+        expect(r.status).toBe(503)
+        expect(r.json.detail).toMatch(/not committed within AUDIT_INGEST_WAIT_MS.*None of them was written, nor will be/)
+        // the first attempt failed at 0 and the next is due at 7 s: 3 s from now
+        expect(r.headers.get('retry-after')).toBe('3')
+        d.state.down = false
+        await vi.advanceTimersByTimeAsync(60_000)
+        vi.useRealTimers()
+        await d.audit.flush()
+        expect((await d.call(`${E}?operation_type=while_down&limit=1`)).json.total).toBe(0)
+        const s = d.audit.stats()
+        expect(s).toMatchObject({ enqueued: 2, written: 0, dropped: 2, queueDepth: 0 })
+        expect(s.enqueued).toBe(s.written + s.dropped + s.rejected + s.queueDepth)
+        // a resend after the database is back is written once
+        expect((await d.call(E, { key: 'ingest', body: { ...ok, operation_type: 'while_down' } })).status).toBe(201)
+        await d.close()
+      })
+
+      it('with the writers saturated a request waits for room, bounded, then 503 with Retry-After; nothing of it is written', async () => {
+        const d = await downApp({ ingestWaitMs: 2000, queueSize: 10, backoff: () => 5000 })
+        vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] })
+        const first = d.call(E, { key: 'ingest', headers: { prefer: 'respond-async' }, body: { events: Array.from({ length: 10 }, () => ({ ...ok, operation_type: 'fills_queue' })) } })
+        await vi.advanceTimersByTimeAsync(0)
+        expect((await first).status).toBe(202)
+        const second = d.call(E, { key: 'ingest', body: { events: [{ ...ok, operation_type: 'no_room' }] } })
+        await vi.advanceTimersByTimeAsync(2000)
+        const r = await second
+        expect(r.status).toBe(503)
+        expect(r.json.detail).toMatch(/no room/)
+        expect(Number(r.headers.get('retry-after'))).toBeGreaterThanOrEqual(3)
+        d.state.down = false
+        await vi.advanceTimersByTimeAsync(10_000)
+        vi.useRealTimers()
+        await d.audit.flush()
+        expect((await d.call(`${E}?operation_type=no_room&limit=1`)).json.total).toBe(0)
+        expect((await d.call(`${E}?operation_type=fills_queue&limit=1`)).json.total).toBe(10)
+        await d.close()
+      })
+    })
+
+    describe('an event the database refuses (a trigger raising P0001)', () => {
+      let db: Awaited<ReturnType<typeof openPgliteStore>>
+      let r: Awaited<ReturnType<typeof testApp>>
+      beforeAll(async () => {
+        db = await openPgliteStore({ dataDir: 'memory://' })
+        await db.db.exec(`
+          create function refuse_poison() returns trigger language plpgsql as $$
+          begin
+            if new.message = 'poison' then raise exception 'poison event %', new.id; end if;
+            if new.message = 'anonymous poison' then raise exception 'refused by policy'; end if;
+            return new;
+          end $$;
+          create trigger refuse_poison before insert on public.audit_events for each row execute function refuse_poison();`)
+        r = await testApp({ store: db })
+      }, 60_000)
+      afterAll(() => r.close())
+
+      it('422 naming the event and the reason; none of the request is written; other requests are', async () => {
+        const events = [{ ...ok, operation_type: 'refused_req' }, { ...ok, operation_type: 'refused_req', message: 'poison' }, { ...ok, operation_type: 'refused_req' }]
+        const [bad, good] = await Promise.all([
+          r.call(E, { key: 'ingest', body: { events } }),
+          r.call(E, { key: 'ingest', body: { events: [{ ...ok, operation_type: 'neighbour' }] } }),
+        ])
+        expect(bad.status).toBe(422)
+        expect(bad.json.detail).toEqual([
+          { loc: ['body', 'events', 1], msg: expect.stringMatching(/^The database refused event 1: poison event [0-9a-f-]{36}\. None of the request's 3 events was written\.$/), type: 'value_error' },
+        ])
+        expect(good.status).toBe(201)
+        expect((await r.call(`${E}?operation_type=refused_req&limit=1`)).json.total).toBe(0)
+        expect((await r.call(`${E}?operation_type=neighbour&limit=1`)).json.total).toBe(1)
+        const s = r.audit.stats()
+        expect(s.enqueued).toBe(s.written + s.dropped + s.rejected + s.queueDepth)
+        expect(s.rejected).toBe(3)
+      })
+
+      it('422 on the request when the error names no event; a single event is named by its body', async () => {
+        const batch = await r.call(E, { key: 'ingest', body: { events: [{ ...ok, operation_type: 'anon_refused' }, { ...ok, operation_type: 'anon_refused', message: 'anonymous poison' }] } })
+        expect(batch.status).toBe(422)
+        expect(batch.json.detail).toEqual([{ loc: ['body', 'events'], msg: "The database refused an event of this request: refused by policy. None of the request's 2 events was written.", type: 'value_error' }])
+        const one = await r.call(E, { key: 'ingest', body: { ...ok, operation_type: 'anon_refused', message: 'anonymous poison' } })
+        expect(one.status).toBe(422)
+        expect(one.json.detail).toEqual([{ loc: ['body'], msg: 'The database refused the event: refused by policy. It was not written.', type: 'value_error' }])
+        expect((await r.call(`${E}?operation_type=anon_refused&limit=1`)).json.total).toBe(0)
+      })
+    })
+
+    it('503 saying so when logging is disabled: nothing is acknowledged that is not written', async () => {
+      const off = await testApp({ audit: { enabled: false } })
+      const r = await off.call(E, { key: 'ingest', body: ok })
+      expect(r.status).toBe(503)
+      expect(r.json.detail).toMatch(/AUDIT_LOGGING_ENABLED=false/)
+      await off.close()
     })
 
     it('201 in sync mode, with the rows already written', async () => {
@@ -173,7 +335,7 @@ describe('events API', () => {
       expect(await t.call(E, { key: 'not-a-real-key-000000' })).toMatchObject({ status: 401 })
       expect(await t.call(E, { key: 'ingest' })).toMatchObject({ status: 403, json: { detail: 'Forbidden' } })
       expect(await t.call(E, { key: 'read', body: ok })).toMatchObject({ status: 403, json: { detail: 'Forbidden' } })
-      expect((await t.call(E, { key: 'ingest', body: ok })).status).toBe(202)
+      expect((await t.call(E, { key: 'ingest', body: ok })).status).toBe(201)
       expect((await t.call(E, { key: 'read' })).status).toBe(200)
     })
 
@@ -249,7 +411,12 @@ describe('events API', () => {
         expect.arrayContaining(['start_date', 'end_date', 'operation_type', 'result', 'source', 'operator', 'severity', 'q', 'limit', 'offset', 'order']),
       )
       expect(Object.keys(list?.responses ?? {})).toEqual(expect.arrayContaining(['200', '401', '403', '422', '500']))
-      expect(Object.keys(doc.paths?.['/api/v1/audit/events']?.post?.responses ?? {})).toEqual(expect.arrayContaining(['201', '202', '413', '422', '503']))
+      const post = doc.paths?.['/api/v1/audit/events']?.post
+      expect(Object.keys(post?.responses ?? {})).toEqual(expect.arrayContaining(['201', '202', '413', '422', '503']))
+      expect(post?.responses?.['503']).toMatchObject({ headers: { 'Retry-After': expect.any(Object) } })
+      expect(post?.responses?.['202']).toMatchObject({ headers: { 'Preference-Applied': expect.any(Object) } })
+      expect(post?.parameters?.map((p) => ('name' in p ? [p.name, p.in] : []))).toContainEqual(['prefer', 'header'])
+      expect(post?.description).toMatch(/201 once every event of the request is committed/)
       expect(doc.paths?.['/api/v1/audit/events/{id}']?.get?.responses).toHaveProperty('404')
     })
 

@@ -50,6 +50,7 @@ const EnvSchema = z.object({
   AUDIT_RETRY_BASE_MS: int('AUDIT_RETRY_BASE_MS', 200, 1),
   AUDIT_RETRY_MAX_MS: int('AUDIT_RETRY_MAX_MS', 30_000, 1),
   AUDIT_SHUTDOWN_DEADLINE_MS: int('AUDIT_SHUTDOWN_DEADLINE_MS', 10_000, 0),
+  AUDIT_INGEST_WAIT_MS: int('AUDIT_INGEST_WAIT_MS', 5_000, 1, 600_000),
   AUDIT_STORE: z
     .string()
     .optional()
@@ -83,6 +84,8 @@ export interface AuditConfig {
   retryMaxMs: number
   /** AUDIT_SHUTDOWN_DEADLINE_MS: how long shutdown may spend writing what is queued. */
   shutdownDeadlineMs: number
+  /** AUDIT_INGEST_WAIT_MS: how long an ingest request may wait for room and then for its commit before 503 (its events withdrawn). */
+  ingestWaitMs: number
   /** AUDIT_STORE */
   storeKind: StoreChoice
   databaseUrl: string | undefined
@@ -126,6 +129,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     retryBaseMs: e.AUDIT_RETRY_BASE_MS,
     retryMaxMs: e.AUDIT_RETRY_MAX_MS,
     shutdownDeadlineMs: e.AUDIT_SHUTDOWN_DEADLINE_MS,
+    ingestWaitMs: e.AUDIT_INGEST_WAIT_MS,
     storeKind: e.AUDIT_STORE,
     databaseUrl: e.DATABASE_URL,
     pgCopy: e.AUDIT_PG_COPY,

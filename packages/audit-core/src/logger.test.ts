@@ -1,7 +1,14 @@
+import { spawn } from 'node:child_process'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import type { PGlite } from '@electric-sql/pglite'
 import { createAuditLogger, type AuditLogger, type AuditLoggerOptions } from './logger.ts'
 import { runWithAuditContext } from './context.ts'
+import { jsonSnapshot, SNAPSHOT_MAX_DEPTH } from './json-snapshot.ts'
+import { exponential } from './queue/backoff.ts'
 import { openPgliteStore } from './stores/pglite-store.ts'
 import type { AuditStore } from './stores/store.ts'
 import type { EventRow } from './schema/event.ts'
@@ -88,7 +95,7 @@ describe('batching queue (fake timers)', () => {
   it('retries with exponential backoff while the store is down and writes every event exactly once', async () => {
     fake()
     // one writer, so that the attempts counted are one batch's backoff
-    const t = setup({ retryBaseMs: 100, retryMaxMs: 10_000, writeConcurrency: 1 })
+    const t = setup({ backoff: exponential({ baseMs: 100, maxMs: 10_000 }), writeConcurrency: 1 })
     t.state.down = true
     const ids = []
     for (let i = 0; i < 50; i++) ids.push(await t.audit.logEvent(t.event(i)))
@@ -176,6 +183,103 @@ describe('batching queue (fake timers)', () => {
     expect(await done).toEqual({ written: 0, unwritten: 30 })
     expect(t.audit.stats()).toMatchObject({ enqueued: 30, written: 0, dropped: 30, queueDepth: 0 })
     expect(t.log.error).toHaveBeenCalledWith(expect.objectContaining({ unwritten: 30 }), expect.any(String))
+  })
+})
+
+describe('logEvent records the event as it was at the call (issue 12, item 9)', () => {
+  it('the reproduction: mutating the input and its extraInfo after the call changes nothing recorded', async () => {
+    const t = setup()
+    const info: Record<string, unknown> = { step: 1, nested: { a: 1 }, list: [1, { b: 1 }] }
+    const input = { ...t.event(), message: 'first', extraInfo: info }
+    const first = await t.audit.logEvent(input)
+    info.step = 2
+    ;(info.nested as { a: number }).a = 2
+    ;((info.list as unknown[])[1] as { b: number }).b = 2
+    ;(info.list as unknown[]).push(3)
+    input.message = 'second'
+    const second = await t.audit.logEvent(input)
+    info.step = 3
+    input.message = 'third'
+    await t.audit.flush()
+    const got = await rows(`operator = '${t.tag}'`)
+    expect(got.map((r) => [r.id, r.message, r.extra_info])).toEqual([
+      [first, 'first', { step: 1, nested: { a: 1 }, list: [1, { b: 1 }] }],
+      [second, 'second', { step: 2, nested: { a: 2 }, list: [1, { b: 2 }, 3] }],
+    ])
+  })
+
+  it('takes the time of a Date and the request context at the call', async () => {
+    const t = setup()
+    const at = new Date('2026-11-20T10:00:00.000Z')
+    const ctx: { requestId: string; operator?: string } = { requestId: 'req-snap' }
+    const id = await runWithAuditContext(ctx, () => t.audit.logEvent({ operationType: 'snap', result: 'success', timestamp: at, tenantId: t.tag }))
+    at.setTime(0)
+    ctx.requestId = 'changed'
+    ctx.operator = 'later@example.com'
+    await t.audit.flush()
+    const [row] = await rows(`id = '${id}'`)
+    expect(row).toMatchObject({ request_id: 'req-snap', operator: null })
+    expect((row?.timestamp as Date).toISOString()).toBe('2026-11-20T10:00:00.000Z')
+  })
+
+  it('stores extra_info exactly as JSON would carry it at the call', async () => {
+    const t = setup()
+    class Point {
+      constructor(
+        public x: number,
+        public y: number,
+      ) {}
+    }
+    const info = {
+      when: new Date('2026-01-02T03:04:05.000Z'),
+      point: new Point(1, 2),
+      skipped: undefined,
+      fn: () => 1,
+      nan: Number.NaN,
+      list: [undefined, () => 1, Number.POSITIVE_INFINITY, 'x'],
+      custom: { toJSON: () => ({ replaced: true }) },
+      map: new Map([['k', 'v']]),
+      boxed: Object('s') as string,
+      ['__proto__']: 'a key like any other',
+    }
+    Object.defineProperty(info, '__proto__', { value: { own: true }, enumerable: true })
+    const expected = JSON.parse(JSON.stringify(info)) as unknown
+    expect(jsonSnapshot(info)).toEqual(expected)
+    const id = await t.audit.logEvent({ ...t.event(), extraInfo: info })
+    info.when.setTime(0)
+    info.point.x = 9
+    await t.audit.flush()
+    const [row] = await rows(`id = '${id}'`)
+    expect(row?.extra_info).toEqual(expected)
+  })
+
+  it('rejects at the call what cannot be recorded (a cycle, a BigInt, a throwing getter), never throwing, and counts it', async () => {
+    const t = setup()
+    const cyclic: Record<string, unknown> = { a: 1 }
+    cyclic.self = cyclic
+    const deep: Record<string, unknown> = {}
+    let at = deep
+    for (let i = 0; i < SNAPSHOT_MAX_DEPTH + 5; i++) at = (at.d = {}) as Record<string, unknown>
+    const throwing = {
+      get boom(): never {
+        throw new Error('getter exploded')
+      },
+    }
+    expect(await t.audit.logEvent({ ...t.event(), extraInfo: cyclic })).toBeNull()
+    expect(await t.audit.logEvent({ ...t.event(), extraInfo: { n: 10n } })).toBeNull()
+    expect(await t.audit.logEvent({ ...t.event(), extraInfo: throwing })).toBeNull()
+    expect(await t.audit.logEvent({ ...t.event(), extraInfo: deep })).toBeNull()
+    await t.audit.logEvent(t.event())
+    await t.audit.flush()
+    expect(await t.count()).toBe(1)
+    expect(t.audit.stats()).toMatchObject({ enqueued: 5, written: 1, rejected: 4, queueDepth: 0 })
+    const reasons = t.log.error.mock.calls.map((c) => (c[0] as { reason: string }).reason)
+    expect(reasons).toEqual([
+      expect.stringMatching(/nested deeper than 1000 levels, or refers to itself/),
+      'a BigInt cannot be stored as JSON',
+      'getter exploded',
+      expect.stringMatching(/nested deeper/),
+    ])
   })
 })
 
@@ -322,4 +426,98 @@ describe('logEvent and auditOperation', () => {
     const got = await rows(`id in ('${ids.join("','")}')`)
     expect(got.map((r) => (r.timestamp as Date).toISOString())).toEqual(Array(3).fill('2026-11-20T10:11:12.345Z'))
   })
+})
+
+describe('exit flush: a script that forgets shutdown() loses nothing silently', () => {
+  const here = path.dirname(fileURLToPath(import.meta.url))
+  const root = path.resolve(here, '../../..')
+  // the modules themselves, not index.ts: supabase-js warns on stderr about Node 20 when loaded
+  const logger = pathToFileURL(path.join(here, 'logger.ts')).href
+  const pglite = pathToFileURL(path.join(here, 'stores/pglite-store.ts')).href
+
+  /** Runs a script as its own node process (TypeScript through tsx, as the repository runs .ts). */
+  async function run(source: string, args: string[] = [], nodeArgs: string[] = []) {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'audit-exit-'))
+    const file = path.join(dir, 'script.mts')
+    await writeFile(file, source)
+    const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', file, ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d) => (stdout += d))
+    child.stderr.on('data', (d) => (stderr += d))
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve))
+    await rm(dir, { recursive: true, force: true })
+    return { code, stdout, stderr }
+  }
+
+  const logs = `{ warn: (o, m) => console.error('WARN', m, JSON.stringify(o)), error: (o, m) => console.error('ERROR', m, JSON.stringify(o)) }`
+
+  it('writes the queued events when the event loop empties (beforeExit): 100 rows in the database after the process exits', async () => {
+    const dataDir = await mkdtemp(path.join(os.tmpdir(), 'audit-exit-db-'))
+    try {
+      const r = await run(
+        `import { createAuditLogger } from '${logger}'
+import { openPgliteStore } from '${pglite}'
+const store = await openPgliteStore({ dataDir: process.argv[2] })
+const audit = createAuditLogger({ store, log: ${logs}, batchSize: 1000, flushIntervalMs: 3_600_000 })
+for (let i = 0; i < 100; i++) audit.logEvent({ operationType: 'exit_flush', result: 'success', message: 'event ' + i })
+console.log('queued', audit.stats().queueDepth)
+`,
+        [dataDir],
+      )
+      expect(r.stderr).toBe('')
+      expect(r).toMatchObject({ code: 0, stdout: 'queued 100\n' })
+      const store = await openPgliteStore({ dataDir })
+      const got = await store.db.query<{ n: number; distinct: number }>("select count(*)::int as n, count(distinct message)::int as distinct from audit_events where operation_type = 'exit_flush'")
+      await store.close()
+      expect(got.rows[0]).toEqual({ n: 100, distinct: 100 })
+    } finally {
+      await rm(dataDir, { recursive: true, force: true })
+    }
+    // PGlite's own timers (Postgres flushes its statistics after 10 s idle) keep the process up that long first
+  }, 120_000)
+
+  it('says on stderr how many events were lost when the process exits with them unwritten (process.exit)', async () => {
+    const r = await run(
+      `import { createAuditLogger } from '${logger}'
+const store = { kind: 'pglite', insertEvents: async (rows) => rows.length, isDataError: () => false, close: async () => {} }
+const audit = createAuditLogger({ store, log: ${logs}, batchSize: 1000, flushIntervalMs: 3_600_000 })
+for (let i = 0; i < 42; i++) audit.logEvent({ operationType: 'lost', result: 'success' })
+process.exit(3)
+`,
+    )
+    expect(r.code).toBe(3)
+    expect(r.stderr).toBe('audit: 42 events were never written: the process exited with them queued (await audit.shutdown() before exiting)\n')
+  }, 60_000)
+
+  it('one pair of process listeners for any number of loggers; shutdown() unregisters; a dropped logger is collected and leaves nothing behind', async () => {
+    const r = await run(
+      `import { createAuditLogger } from '${logger}'
+const store = { kind: 'pglite', insertEvents: async (rows) => rows.length, isDataError: () => false, close: async () => {} }
+const log = ${logs}
+const baseline = [process.listenerCount('beforeExit'), process.listenerCount('exit')]
+// listeners added since the start (tsx has its own)
+const count = () => [process.listenerCount('beforeExit') - baseline[0], process.listenerCount('exit') - baseline[1]].join(',')
+const base = count()
+let loggers = Array.from({ length: 50 }, () => createAuditLogger({ store, log }))
+console.log('50 loggers', count(), 'baseline', base)
+for (const l of loggers.slice(0, 49)) await l.shutdown({ deadlineMs: 10 })
+console.log('one left', count())
+await loggers[49].shutdown({ deadlineMs: 10 })
+console.log('none left', count())
+const dropped = new WeakRef(createAuditLogger({ store, log }))
+console.log('a dropped one', count())
+loggers = null
+for (let i = 0; i < 50 && count() !== base; i++) {
+  globalThis.gc()
+  await new Promise((r) => setTimeout(r, 10))
+}
+console.log('after gc', count(), dropped.deref() === undefined ? 'collected' : 'alive')
+`,
+      [],
+      ['--expose-gc'],
+    )
+    expect(r.stderr).toBe('')
+    expect(r.stdout).toBe('50 loggers 1,1 baseline 0,0\none left 1,1\nnone left 0,0\na dropped one 1,1\nafter gc 0,0 collected\n')
+  }, 60_000)
 })

@@ -1,7 +1,11 @@
+import { writeSync } from 'node:fs'
 import pino from 'pino'
 import type { AuditConfig } from './config.ts'
 import { getAuditContext } from './context.ts'
-import { BatchQueue, RejectedEventError, type QueueLog, type QueueStats, type ShutdownReport } from './queue/batch-queue.ts'
+import { jsonSnapshot } from './json-snapshot.ts'
+import { onProcessExit } from './on-exit.ts'
+import type { Backoff } from './queue/backoff.ts'
+import { BatchQueue, RejectedEventError, type QueueLog, type QueueStats, type ShutdownReport, type SubmitOutcome } from './queue/batch-queue.ts'
 import {
   EventInputSchema,
   acceptsAsIs,
@@ -11,7 +15,7 @@ import {
   type Result,
   type Severity,
 } from './schema/event.ts'
-import type { AuditStore } from './stores/store.ts'
+import { sqlStateKind, type AuditStore } from './stores/store.ts'
 import { newEventId } from './uuid7.ts'
 
 /** One event as application code records it (camelCase; the wire form is snake_case). */
@@ -57,7 +61,19 @@ export interface AuditLoggerOptions extends Partial<AuditConfig> {
   log?: QueueLog
   /** Called after each batch write with its duration (for metrics). */
   onFlush?: (ms: number, rows: number) => void
+  /** The wait before each retry of a failed write (default: full jitter over AUDIT_RETRY_BASE_MS·2^n, capped at AUDIT_RETRY_MAX_MS); see queue/backoff.ts. */
+  backoff?: Backoff
 }
+
+export interface IngestOptions {
+  /** Answer once the rows are queued instead of once they are committed (`Prefer: respond-async`). */
+  respondAsync?: boolean
+  /** How long to wait for room and then for the commit (default AUDIT_INGEST_WAIT_MS). */
+  waitMs?: number
+}
+
+/** What became of events handed to {@link AuditLogger.ingest}; `disabled` when AUDIT_LOGGING_ENABLED is false (nothing is written). */
+export type IngestOutcome = SubmitOutcome | { status: 'disabled' }
 
 export interface AuditLogger {
   /**
@@ -73,12 +89,16 @@ export interface AuditLogger {
    */
   auditOperation<T>(operation: OperationInput, fn: (op: OperationHandle) => Promise<T> | T): Promise<T>
   /**
-   * Accepts events that were already validated (the HTTP ingest path). Async
-   * mode: queues all of them or none and resolves false when the queue has no
-   * room for all. Sync mode: writes them as one batch before resolving and
-   * rejects with the store's error.
+   * Takes events that were already validated (the HTTP ingest path) as one
+   * request: all of them are written or none. They share batches with other
+   * requests (group commit) and are never split across batches. Resolves
+   * `written` once every one is committed (or `queued` with `respondAsync`),
+   * `refused` when the database refused one of them for its data (none is
+   * written), `unavailable` when there was no room, or no commit, within
+   * the wait (none is written, nor ever will be: they are withdrawn). Never
+   * rejects. The same in sync and async mode.
    */
-  ingest(rows: EventRow[]): Promise<boolean>
+  ingest(rows: EventRow[], options?: IngestOptions): Promise<IngestOutcome>
   /** Writes everything queued so far. */
   flush(): Promise<void>
   /** Stops accepting events and writes what is queued within the deadline (default AUDIT_SHUTDOWN_DEADLINE_MS). */
@@ -89,10 +109,17 @@ export interface AuditLogger {
   readonly store: AuditStore
 }
 
-/** A queued event: what the caller gave, plus what enqueue fixed (id, time, context); or a row validated already. */
-type Pending =
-  | { input: LogEventInput; id: string; ts: number | string | Date; ctx: ReturnType<typeof getAuditContext> }
-  | { row: EventRow }
+/**
+ * A queued event as it was at the call: the row's fields with the request
+ * context and defaults applied, extra_info copied (jsonSnapshot), the id,
+ * and the time as a number or the caller's text. Validated off the
+ * caller's path (toRow).
+ */
+interface Pending {
+  c: Record<string, unknown>
+  id: string
+  ts: number | string
+}
 
 const DEFAULTS = {
   enabled: true,
@@ -104,6 +131,7 @@ const DEFAULTS = {
   retryBaseMs: 200,
   retryMaxMs: 30_000,
   shutdownDeadlineMs: 10_000,
+  ingestWaitMs: 5_000,
 }
 
 /**
@@ -128,20 +156,27 @@ export function createAuditLogger(options: AuditLoggerOptions): AuditLogger {
     concurrency: cfg.writeConcurrency,
     retryBaseMs: cfg.retryBaseMs,
     retryMaxMs: cfg.retryMaxMs,
-    prepare: (p) => ('row' in p ? p.row : toRow(p, defaultSource)),
+    prepare: toRow,
     write: (rows) => store.insertEvents(rows),
     isDataError: (err) => store.isDataError(err),
+    isMisconfigured: (err) => sqlStateKind((err as { code?: unknown } | null)?.code) === 'misconfigured',
+    locate: locateRow,
     log,
     ...(options.onFlush ? { onFlush: options.onFlush } : {}),
+    ...(options.backoff ? { backoff: options.backoff } : {}),
   })
+  // A script that forgets shutdown() still writes what it queued (see exitHandlers).
+  const unregisterExit = cfg.enabled ? onProcessExit(queue, exitHandlers(cfg.shutdownDeadlineMs)) : () => {}
 
   async function logEvent(event: LogEventInput): Promise<string | null> {
     if (!cfg.enabled) return null
-    const pending: Pending = {
-      input: event,
-      id: event.id ?? newEventId(),
-      ts: event.timestamp ?? Date.now(),
-      ctx: getAuditContext(),
+    let pending: Pending
+    try {
+      pending = snapshot(event, defaultSource)
+    } catch (err) {
+      // a getter that throws, a cycle, a BigInt: the event cannot be recorded as given
+      queue.rejectNow({ operation_type: (event as Partial<LogEventInput> | null)?.operationType }, err)
+      return null
     }
     if (cfg.async) return queue.enqueue(pending) ? pending.id : null
     return (await queue.writeNow(pending)) ? pending.id : null
@@ -176,11 +211,9 @@ export function createAuditLogger(options: AuditLoggerOptions): AuditLogger {
     }
   }
 
-  async function ingest(rows: EventRow[]): Promise<boolean> {
-    if (!cfg.enabled) return true
-    if (cfg.async) return queue.enqueueAll(rows.map((row) => ({ row })))
-    await queue.writeBatchNow(rows)
-    return true
+  async function ingest(rows: EventRow[], o: IngestOptions = {}): Promise<IngestOutcome> {
+    if (!cfg.enabled) return { status: 'disabled' }
+    return queue.submit(rows, { awaitCommit: !o.respondAsync, waitMs: o.waitMs ?? cfg.ingestWaitMs })
   }
 
   return {
@@ -188,7 +221,10 @@ export function createAuditLogger(options: AuditLoggerOptions): AuditLogger {
     auditOperation,
     ingest,
     flush: () => queue.flush(),
-    shutdown: (o) => queue.shutdown({ deadlineMs: o?.deadlineMs ?? cfg.shutdownDeadlineMs }),
+    shutdown: (o) => {
+      unregisterExit()
+      return queue.shutdown({ deadlineMs: o?.deadlineMs ?? cfg.shutdownDeadlineMs })
+    },
     stats: () => queue.stats(),
     enabled: cfg.enabled,
     async: cfg.async,
@@ -196,19 +232,23 @@ export function createAuditLogger(options: AuditLoggerOptions): AuditLogger {
   }
 }
 
-/** Validates a queued event into a database row; throws {@link RejectedEventError} with the reasons. */
-function toRow(p: Exclude<Pending, { row: EventRow }>, defaultSource: string): EventRow {
-  const e = p.input
-  const ctx = p.ctx
+/**
+ * The event as it is at the call, so that the caller may change or reuse
+ * its objects afterwards (as pino serialises at the call): every field is
+ * read now, the request context included, and extra_info is copied as JSON
+ * would carry it. Strings are immutable; a Date is read as its time.
+ */
+function snapshot(e: LogEventInput, defaultSource: string): Pending {
+  const ctx = getAuditContext()
   const result = e.result
-  const timestamp = toIso(p.ts)
-  const candidate: Record<string, unknown> = {
+  const x = e.extraInfo
+  const c: Record<string, unknown> = {
     source: e.source ?? defaultSource,
     operator: e.operator ?? ctx?.operator ?? null,
     operation_type: e.operationType,
     result,
     message: e.message ?? null,
-    extra_info: e.extraInfo ?? null,
+    extra_info: x == null ? null : jsonSnapshot(x),
     severity: e.severity ?? (typeof result === 'string' ? severityForResult(result) : undefined),
     tenant_id: e.tenantId ?? ctx?.tenantId ?? null,
     actor_type: e.actorType ?? ctx?.actorType ?? null,
@@ -218,8 +258,17 @@ function toRow(p: Exclude<Pending, { row: EventRow }>, defaultSource: string): E
     ip_address: e.ipAddress ?? ctx?.ipAddress ?? null,
     user_agent: e.userAgent ?? ctx?.userAgent ?? null,
   }
-  // an id or time made here is valid by construction; only the caller's are checked
-  if (e.id !== undefined) candidate.id = e.id
+  // an id or time made here is valid by construction; only the caller's are checked (toRow)
+  const id = e.id
+  if (id !== undefined) c.id = id
+  const ts = e.timestamp
+  return { c, id: id ?? newEventId(), ts: ts === undefined ? Date.now() : ts instanceof Date ? ts.getTime() : ts }
+}
+
+/** Validates a queued event into a database row; throws {@link RejectedEventError} with the reasons. */
+function toRow(p: Pending): EventRow {
+  const timestamp = toIso(p.ts)
+  const candidate = p.c
   if (timestamp === undefined) candidate.timestamp = String(p.ts)
   let row: EventRow
   if (acceptsAsIs(candidate)) {
@@ -246,14 +295,53 @@ const YEAR_0 = -62_167_219_200_000
 const YEAR_10000 = 253_402_300_800_000
 
 /** The ISO form of a time in years 0 to 9999, or undefined (the schema then says what is wrong with it). */
-function toIso(ts: number | string | Date): string | undefined {
-  const ms = typeof ts === 'number' ? ts : ts instanceof Date ? ts.getTime() : Date.parse(ts)
+function toIso(ts: number | string): string | undefined {
+  const ms = typeof ts === 'number' ? ts : Date.parse(ts)
   if (!(ms >= YEAR_0 && ms < YEAR_10000)) return undefined
   if (ms !== isoMs) {
     isoMs = ms
     isoText = new Date(ms).toISOString()
   }
   return isoText
+}
+
+/**
+ * The exit flush, as pino's: when the event loop empties with events queued
+ * (a script that forgot shutdown()), shut the queue down, which writes them
+ * within AUDIT_SHUTDOWN_DEADLINE_MS (what it cannot write is logged as its
+ * shutdown error); if the process exits with events still queued
+ * (process.exit() before the loop emptied), say on stderr how many were
+ * lost. The handlers receive the queue and keep no reference to it.
+ */
+function exitHandlers(deadlineMs: number) {
+  return {
+    beforeExit(queue: BatchQueue<Pending, EventRow>) {
+      if (queue.depth > 0) void queue.shutdown({ deadlineMs })
+    },
+    exit(queue: BatchQueue<Pending, EventRow>) {
+      const n = queue.depth
+      if (n === 0) return
+      try {
+        writeSync(2, `audit: ${n} event${n === 1 ? ' was' : 's were'} never written: the process exited with them queued (await audit.shutdown() before exiting)\n`)
+      } catch {
+        // stderr is gone: nothing left to tell
+      }
+    },
+  }
+}
+
+/** The row of a refused request whose id the database's error names (a CHECK's "Failing row contains (…)"), when exactly one does. */
+function locateRow(err: unknown, rows: readonly EventRow[]): number | null {
+  if (!err || typeof err !== 'object') return null
+  const e = err as Record<string, unknown>
+  const text = [e.message, e.detail, e.details, e.where, e.hint].filter((v) => typeof v === 'string').join('\n')
+  let found: number | null = null
+  for (let i = 0; i < rows.length; i++) {
+    if (!text.includes((rows[i] as EventRow).id)) continue
+    if (found !== null) return null
+    found = i
+  }
+  return found
 }
 
 function round(ms: number): number {

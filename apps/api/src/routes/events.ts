@@ -47,16 +47,46 @@ const ingestRoute = createRoute({
   method: 'post',
   path: '/',
   summary: 'Record events',
-  description: `One event or a batch of up to ${MAX_BATCH}. One invalid event rejects the whole request and nothing is written. 202 when queued (async mode), 201 when written (sync mode).`,
-  request: { body: { content: { 'application/json': { schema: IngestBody } }, required: true } },
+  description: [
+    `One event or a batch of up to ${MAX_BATCH}: all of them are written, or none.`,
+    '201 once every event of the request is committed to the database. Concurrent requests share writes (group commit): their events go to the database in the same batches, but one request\'s events are never split across batches.',
+    'The request waits at most AUDIT_INGEST_WAIT_MS (default 5 s) for room in the queue and then for its commit. Past that it answers 503 with `Retry-After` (seconds: the queue\'s drain time at the recent write rate, or the next retry while the database is failing), and none of its events is written, then or later: they are withdrawn. If a write holding them is under way at that moment, the answer waits for that write (201 if it committed).',
+    'One invalid event rejects the request with 422 and nothing is written. That includes an event the database itself refuses (a constraint or trigger): the 422 says the database\'s reason, and the event\'s index when its error names the event; none of the request\'s events is written.',
+    'With `Prefer: respond-async` (RFC 7240) the answer is 202 with `Preference-Applied: respond-async` as soon as the events are queued (fire-and-forget: they are written within AUDIT_FLUSH_INTERVAL_MS; a later refusal by the database is only logged).',
+    'Re-sending events with the same ids writes nothing twice; send your own `id`s to retry safely after a lost answer.',
+  ].join('\n\n'),
+  request: {
+    headers: z.object({
+      prefer: z.string().optional().openapi({ description: '`respond-async`: answer 202 once queued instead of 201 once committed', example: 'respond-async' }),
+    }),
+    body: { content: { 'application/json': { schema: IngestBody } }, required: true },
+  },
   responses: {
-    201: json(IngestResponse, 'Written (sync mode)'),
-    202: json(IngestResponse, 'Accepted into the queue (async mode)'),
+    201: json(IngestResponse, 'Every event is committed'),
+    202: {
+      ...json(IngestResponse, 'Queued, not yet written (`Prefer: respond-async`)'),
+      headers: { 'Preference-Applied': { schema: { type: 'string', example: 'respond-async' }, description: 'respond-async' } },
+    },
     413: json(ErrorSchema, 'Body larger than AUDIT_MAX_BODY_BYTES'),
-    503: json(ErrorSchema, 'The queue has no room for the batch, or the store is unavailable; retry later'),
+    503: {
+      ...json(ErrorSchema, 'No room, or no commit, within AUDIT_INGEST_WAIT_MS (or the server is shutting down): none of the events was written, nor will be; retry after `Retry-After` seconds'),
+      headers: { 'Retry-After': { schema: { type: 'integer', minimum: 1 }, description: 'Seconds to wait before retrying' } },
+    },
     ...errorResponses,
   },
 })
+
+/** True when a Prefer header (RFC 7240) asks for respond-async. */
+function prefersRespondAsync(prefer: string | undefined): boolean {
+  if (!prefer) return false
+  return prefer.split(',').some((p) => p.split(/[=;]/, 1)[0]?.trim().toLowerCase() === 'respond-async')
+}
+
+const UNAVAILABLE = {
+  full: 'The audit writers are saturated: there was no room for these events within AUDIT_INGEST_WAIT_MS. None of them was written; retry after Retry-After seconds',
+  timeout: 'The events were not committed within AUDIT_INGEST_WAIT_MS (the database is slow or unavailable). None of them was written, nor will be; retry after Retry-After seconds',
+  closed: 'The server is shutting down. None of the events was written; retry after Retry-After seconds',
+} as const
 
 /** /api/v1/audit/events */
 export function eventsRoutes(deps: EventsDeps) {
@@ -162,18 +192,26 @@ export function eventsRoutes(deps: EventsDeps) {
     const rows = events.map(
       (e) => ({ ...e, id: e.id ?? newEventId(), timestamp: e.timestamp ? new Date(e.timestamp).toISOString() : now, severity: e.severity ?? severityForResult(e.result) }) as EventRow,
     )
-    let ok: boolean
-    try {
-      ok = await deps.audit.ingest(rows)
-    } catch (err) {
-      if (deps.store.isDataError(err)) {
-        const detail: ErrorDetail[] = [{ loc: ['body'], msg: `The database refused the events: ${(err as Error).message}`, type: 'value_error' }]
+    const outcome = await deps.audit.ingest(rows, { respondAsync: prefersRespondAsync(c.req.header('prefer')) })
+    switch (outcome.status) {
+      case 'written':
+        return c.json({ accepted: rows.length, ids: rows.map((r) => r.id) }, 201)
+      case 'queued':
+        c.header('Preference-Applied', 'respond-async')
+        return c.json({ accepted: rows.length, ids: rows.map((r) => r.id) }, 202)
+      case 'refused': {
+        const one = outcome.index !== null
+        const loc = one && batch ? ['body', 'events', outcome.index as number] : batch ? ['body', 'events'] : ['body']
+        const what = one ? (batch ? `event ${outcome.index}` : 'the event') : 'an event of this request'
+        const rest = rows.length > 1 ? ` None of the request's ${rows.length} events was written.` : ' It was not written.'
+        const detail: ErrorDetail[] = [{ loc, msg: `The database refused ${what}: ${outcome.reason}.${rest}`, type: 'value_error' }]
         throw new ApiError(422, detail)
       }
-      throw new ApiError(503, 'The audit store is unavailable; retry later', { 'Retry-After': '1' })
+      case 'unavailable':
+        throw new ApiError(503, UNAVAILABLE[outcome.cause], { 'Retry-After': String(outcome.retryAfterSeconds) })
+      case 'disabled':
+        throw new ApiError(503, 'Audit logging is disabled on this server (AUDIT_LOGGING_ENABLED=false): nothing was written')
     }
-    if (!ok) throw new ApiError(503, 'The audit queue is full; retry later', { 'Retry-After': '1' })
-    return c.json({ accepted: rows.length, ids: rows.map((r) => r.id) }, deps.audit.async ? 202 : 201)
   })
 
   return app

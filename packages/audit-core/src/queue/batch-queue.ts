@@ -1,6 +1,8 @@
+import { fullJitter, type Backoff } from './backoff.ts'
+
 /** What a queue tells about itself; `enqueued = written + dropped + rejected + queueDepth` whenever no write is in flight. */
 export interface QueueStats {
-  /** Every event offered to the queue (or written directly in sync mode), dropped ones included. */
+  /** Every event offered to the queue (or written directly in sync mode), dropped ones included; a request refused before it was queued is not counted. */
   enqueued: number
   /** Acknowledged by the store. */
   written: number
@@ -8,9 +10,13 @@ export interface QueueStats {
   failed: number
   /** Events sent again after such a failure. */
   retried: number
-  /** Lost: refused because the queue was full, or still unwritten when a shutdown deadline passed. */
+  /**
+   * Not written, and never will be: refused because the queue was full,
+   * withdrawn because their request was answered 503 before they were
+   * committed, or still unwritten when a shutdown deadline passed.
+   */
   dropped: number
-  /** Refused for their data, by validation or by the database (logged with the reason). */
+  /** Refused for their data, by validation or by the database (logged with the reason); with them, the rest of a refused request. */
   rejected: number
   /** Waiting or being written now. */
   queueDepth: number
@@ -24,18 +30,25 @@ export interface QueueLog {
 }
 
 export interface BatchQueueOptions<T, R> {
-  /** Events held at most, counting those being written. */
+  /** Events held at most, counting those being written (a request larger than this is still taken when the queue is empty). */
   capacity: number
   batchSize: number
   flushIntervalMs: number
+  /** The default backoff's first ceiling and its cap (full jitter); ignored when `backoff` is given. */
   retryBaseMs: number
   retryMaxMs: number
+  /** How long to wait before each retry of a transient failure (default: full jitter over retryBaseMs·2^n, capped at retryMaxMs). */
+  backoff?: Backoff
   /** Validates and converts one event off the caller's path; throws to reject it. */
   prepare: (item: T) => R
-  /** Writes one batch; must be idempotent (a retried batch may have been written). */
+  /** Writes one batch atomically; must be idempotent (a retried batch may have been written). */
   write: (rows: R[]) => Promise<unknown>
-  /** True when the error is about the rows' data: the batch is split to isolate the bad row. */
+  /** True when the error is about the rows' data: the batch is split to isolate the bad row. Anything else is retried. */
   isDataError: (err: unknown) => boolean
+  /** True when a transient error means the store is misconfigured (it is retried all the same, and said so). */
+  isMisconfigured?: (err: unknown) => boolean
+  /** Which row of a refused request the database's error names, if it says (null when it does not). */
+  locate?: (err: unknown, rows: readonly R[]) => number | null
   /** Batches written at the same time (default 1). Each has its own retries; events are not ordered across batches. */
   concurrency?: number
   /** Called for each rejected event, after it is counted. */
@@ -53,9 +66,48 @@ export interface ShutdownReport {
   unwritten: number
 }
 
+/** What became of a request handed to {@link BatchQueue.submit}. */
+export type SubmitOutcome =
+  /** Every row is committed. */
+  | { status: 'written' }
+  /** Queued (the caller did not ask to wait for the commit). */
+  | { status: 'queued' }
+  /** The database refused a row for its data; none of the request's rows were written, or will be. */
+  | { status: 'refused'; index: number | null; reason: string }
+  /**
+   * Nothing of the request was written, and nothing will be: no room in the
+   * queue within the wait (`full`), not committed within it (`timeout`:
+   * withdrawn), or the queue is shutting down (`closed`).
+   */
+  | { status: 'unavailable'; cause: 'full' | 'timeout' | 'closed'; retryAfterSeconds: number }
+
 /** Thrown by `prepare` to reject an event with a reason. */
 export class RejectedEventError extends Error {
   override name = 'RejectedEventError'
+}
+
+/**
+ * One request's rows: queued, written and refused together, never split
+ * across batches, so that its outcome is one write's outcome.
+ */
+class Group<R> {
+  /** waiting: for room; queued: in `items`; held: by a writer between attempts; attempting: in a write now; done: resolved. */
+  state: 'waiting' | 'queued' | 'held' | 'attempting' | 'done' = 'waiting'
+  /** Its wait ended during an attempt: settle on that attempt's outcome. */
+  expired = false
+  timer: NodeJS.Timeout | undefined
+  constructor(
+    readonly rows: readonly R[],
+    readonly awaitCommit: boolean,
+    readonly resolve: (outcome: SubmitOutcome) => void,
+  ) {}
+}
+
+/** A group's rows inside a batch: rows[start, end). */
+interface Span<R> {
+  group: Group<R>
+  start: number
+  end: number
 }
 
 /**
@@ -63,18 +115,30 @@ export class RejectedEventError extends Error {
  *
  * - `enqueue` is O(1): no I/O, no serialization; a full queue drops the new
  *   event, counts it and warns (rate-limited).
- * - A batch is written when `batchSize` are queued or `flushIntervalMs` after
- *   the first one arrived (timer unref'd); up to `concurrency` batches are
- *   written at once (the rows of one are validated while another is written).
+ * - `submit` takes a request's rows as one unit (group commit): they wait,
+ *   bounded, for room; they share batches with other requests' rows but are
+ *   never split across batches; the caller may wait for the commit, and a
+ *   request not committed within its wait is withdrawn (never written later).
+ * - A batch is written when `batchSize` are queued, `flushIntervalMs` after
+ *   the first one arrived (timer unref'd), or at once when a request waits
+ *   for its commit; up to `concurrency` batches are written at once.
  * - A transient failure keeps the batch (it still holds its room in the
- *   queue) and retries it with exponential backoff; a data error splits the
- *   batch until the bad event is alone, which is rejected while the rest are
- *   written.
+ *   queue) and retries it, forever if need be, after a backoff with jitter;
+ *   a data error splits the batch until the bad event (or request) is alone,
+ *   and it is rejected while the rest are written.
  */
 export class BatchQueue<T, R> {
-  private items: T[] = []
-  /** Events taken off `items` by a writer and not yet written or rejected. */
+  private items: (T | Group<R>)[] = []
+  /** Events in `items`. */
+  private queued = 0
+  /** Events taken off `items` by a writer and not yet written, rejected or withdrawn. */
   private inFlight = 0
+  /** Requests in `items` whose sender waits for the commit: they are written without waiting for a full batch. */
+  private urgent = 0
+  /** Requests waiting for room, oldest first. */
+  private waiters: Group<R>[] = []
+  /** Admitted requests whose sender waits for an outcome. */
+  private readonly open = new Set<Group<R>>()
   private readonly writers = new Set<Promise<void>>()
   private timer: NodeJS.Timeout | null = null
   private drainScheduled = false
@@ -85,11 +149,18 @@ export class BatchQueue<T, R> {
   private readonly sleepers = new Set<() => void>()
   private lastWarn = new Map<string, { at: number; suppressed: number }>()
   private readonly counters = { enqueued: 0, written: 0, failed: 0, retried: 0, dropped: 0, rejected: 0, lastFlushMs: 0 }
+  private readonly backoff: Backoff
+  /** While writes fail: when the next retry is due, and the delay chosen. */
+  private failing: { retryAt: number; delayMs: number } | null = null
+  /** Events per second one writer has written lately (smoothed); 0 until measured. */
+  private writerRate = 0
 
-  constructor(private readonly opts: BatchQueueOptions<T, R>) {}
+  constructor(private readonly opts: BatchQueueOptions<T, R>) {
+    this.backoff = opts.backoff ?? fullJitter({ baseMs: opts.retryBaseMs, maxMs: opts.retryMaxMs })
+  }
 
   get depth(): number {
-    return this.items.length + this.inFlight
+    return this.queued + this.inFlight
   }
 
   stats(): QueueStats {
@@ -105,41 +176,51 @@ export class BatchQueue<T, R> {
       return false
     }
     this.items.push(item)
-    if (this.items.length >= this.opts.batchSize) {
-      if (!this.drainScheduled && this.writers.size < this.concurrency) {
-        this.drainScheduled = true
-        setImmediate(() => {
-          this.drainScheduled = false
-          this.startWriters(false)
-        })
+    this.queued++
+    this.schedule()
+    return true
+  }
+
+  /** Counts an event refused before it could be queued (the caller's input could not be read) as enqueued and rejected. */
+  rejectNow(item: unknown, err: unknown): void {
+    this.counters.enqueued++
+    this.reject(item as T, err)
+  }
+
+  /**
+   * Takes one request's rows (already prepared) as a unit. It waits up to
+   * `waitMs` for room (the queue takes any request when it is empty, however
+   * large); with `awaitCommit` that same wait also bounds the commit: rows
+   * not committed by then are withdrawn and the outcome is `unavailable`,
+   * except that rows being written at that moment settle on that attempt.
+   * Never rejects.
+   */
+  submit(rows: readonly R[], options: { awaitCommit: boolean; waitMs: number }): Promise<SubmitOutcome> {
+    return new Promise((resolve) => {
+      if (this.closed || rows.length === 0) {
+        resolve(rows.length === 0 ? { status: options.awaitCommit ? 'written' : 'queued' } : this.unavailable('closed'))
+        return
       }
-    } else if (!this.timer && this.writers.size === 0) {
-      this.armTimer()
-    }
-    return true
+      const group = new Group(rows, options.awaitCommit, resolve)
+      group.timer = setTimeout(() => this.expire(group), options.waitMs)
+      group.timer.unref?.()
+      if (this.waiters.length === 0 && this.fits(rows.length)) this.admit(group)
+      else this.waiters.push(group)
+    })
   }
 
   /**
-   * Queues all of `items` or none: false (nothing counted) when the queue has
-   * no room for every one of them, so the sender can be told to retry.
+   * Seconds a client told to come back should wait: while writes fail, until
+   * the next retry; otherwise the time the writers need for what is queued,
+   * at the rate they wrote lately. At least 1.
    */
-  enqueueAll(items: readonly T[]): boolean {
-    if (this.closed || this.depth + items.length > this.opts.capacity) return false
-    for (const item of items) this.enqueue(item)
-    return true
-  }
-
-  /**
-   * Writes already-prepared rows now, as one batch, and throws what the store
-   * throws: for a caller that reports the outcome itself (sync ingest). The
-   * rows count as enqueued and written only when the write succeeds.
-   */
-  async writeBatchNow(rows: R[]): Promise<void> {
-    const t0 = performance.now()
-    await this.opts.write(rows)
-    this.counters.enqueued += rows.length
-    this.counters.written += rows.length
-    this.finishFlush(t0, rows.length)
+  retryAfterSeconds(): number {
+    let ms: number
+    if (this.failing) {
+      const left = this.failing.retryAt - Date.now()
+      ms = left > 0 ? left : this.failing.delayMs
+    } else ms = this.writerRate > 0 ? (this.depth / (this.writerRate * this.concurrency)) * 1000 : 1000
+    return Math.min(3600, Math.max(1, Math.ceil(ms / 1000)))
   }
 
   /**
@@ -177,7 +258,7 @@ export class BatchQueue<T, R> {
 
   /** Writes everything queued so far; resolves when the queue is empty (retrying as long as it takes). */
   async flush(): Promise<void> {
-    while ((this.items.length > 0 || this.writers.size > 0) && Date.now() < this.abandonAt) {
+    while ((this.queued > 0 || this.writers.size > 0) && Date.now() < this.abandonAt) {
       this.forceDrain = true
       this.startWriters(true)
       await Promise.all(this.writers)
@@ -186,13 +267,16 @@ export class BatchQueue<T, R> {
 
   /**
    * Stops accepting events and writes what is queued within `deadlineMs`.
-   * What is still unwritten then is counted as dropped and reported.
+   * What is still unwritten then is counted as dropped and reported; its
+   * senders are told `unavailable` (those whose rows are being written at
+   * that moment, once that attempt is over).
    */
   async shutdown({ deadlineMs }: { deadlineMs: number }): Promise<ShutdownReport> {
     const writtenBefore = this.counters.written
     this.closed = true
     if (this.timer) clearTimeout(this.timer)
     this.timer = null
+    for (const g of this.waiters.splice(0)) this.finish(g, this.unavailable('closed'))
     this.abandonAt = Date.now() + deadlineMs
     let deadline: NodeJS.Timeout | undefined
     const timedOut = new Promise<void>((resolve) => {
@@ -208,7 +292,13 @@ export class BatchQueue<T, R> {
     if (unwritten > 0) {
       this.counters.dropped += unwritten
       this.items = []
+      this.queued = 0
+      this.urgent = 0
       this.inFlight = 0
+      for (const g of this.open) {
+        if (g.state === 'attempting') g.expired = true
+        else this.finish(g, this.unavailable('closed'))
+      }
       this.opts.log.error({ unwritten, deadlineMs }, 'audit queue shut down with events it could not write')
     }
     return { written: this.counters.written - writtenBefore, unwritten }
@@ -216,6 +306,98 @@ export class BatchQueue<T, R> {
 
   private get concurrency(): number {
     return Math.max(1, this.opts.concurrency ?? 1)
+  }
+
+  private fits(n: number): boolean {
+    return this.depth === 0 || this.depth + n <= this.opts.capacity
+  }
+
+  private unavailable(cause: 'full' | 'timeout' | 'closed'): SubmitOutcome {
+    return { status: 'unavailable', cause, retryAfterSeconds: this.retryAfterSeconds() }
+  }
+
+  private admit(group: Group<R>): void {
+    group.state = 'queued'
+    this.items.push(group)
+    this.queued += group.rows.length
+    this.counters.enqueued += group.rows.length
+    if (group.awaitCommit) {
+      this.urgent++
+      this.open.add(group)
+    } else {
+      clearTimeout(group.timer)
+      group.resolve({ status: 'queued' })
+    }
+    this.schedule()
+  }
+
+  /** Lets in the requests waiting for room, oldest first, while they fit. */
+  private admitWaiters(): void {
+    while (this.waiters.length > 0 && !this.closed) {
+      const g = this.waiters[0] as Group<R>
+      if (!this.fits(g.rows.length)) return
+      this.waiters.shift()
+      this.admit(g)
+    }
+  }
+
+  /** A request's wait is over: withdraw what is not committed (after the attempt in progress, if one is). */
+  private expire(group: Group<R>): void {
+    const n = group.rows.length
+    switch (group.state) {
+      case 'waiting':
+        this.waiters.splice(this.waiters.indexOf(group), 1)
+        this.finish(group, this.unavailable('full'))
+        this.admitWaiters()
+        return
+      case 'queued':
+        this.items.splice(this.items.indexOf(group), 1)
+        this.queued -= n
+        this.urgent--
+        this.withdrawn(group)
+        return
+      case 'held':
+        if (!this.reported) this.inFlight -= n
+        this.withdrawn(group)
+        return
+      case 'attempting':
+        group.expired = true
+        return
+      case 'done':
+        return
+    }
+  }
+
+  /** Counts a withdrawn request as dropped (unless shutdown already has) and tells its sender. */
+  private withdrawn(group: Group<R>): void {
+    const n = group.rows.length
+    if (!this.reported) this.counters.dropped += n
+    this.warnLimited('withdrawn', { events: n }, 'audit request not committed within its wait; its events are withdrawn and will not be written')
+    this.finish(group, this.unavailable('timeout'))
+    this.admitWaiters()
+  }
+
+  private finish(group: Group<R>, outcome: SubmitOutcome): void {
+    group.state = 'done'
+    clearTimeout(group.timer)
+    this.open.delete(group)
+    group.resolve(outcome)
+  }
+
+  /** Starts a writer soon when a batch is full or a sender waits for its commit; otherwise arms the interval. */
+  private schedule(): void {
+    if (this.urgent > 0 || this.queued >= this.opts.batchSize) {
+      if (!this.drainScheduled && this.writers.size < this.concurrency) {
+        this.drainScheduled = true
+        // setImmediate: requests arriving in the same turn share the write
+        setImmediate(() => {
+          this.drainScheduled = false
+          this.startWriters(this.urgent > 0)
+        })
+      }
+    } else if (!this.timer && this.writers.size === 0) {
+      this.armTimer()
+    }
   }
 
   private armTimer(): void {
@@ -228,17 +410,15 @@ export class BatchQueue<T, R> {
 
   /**
    * Starts writers (up to `concurrency`) while there is a full batch for each;
-   * `partial` also sends a batch smaller than `batchSize` (interval or flush).
+   * `partial` also sends a batch smaller than `batchSize` (interval, flush, or
+   * a sender waiting for its commit).
    */
   private startWriters(partial: boolean): void {
     if (this.timer) {
       clearTimeout(this.timer)
       this.timer = null
     }
-    while (
-      this.writers.size < this.concurrency &&
-      (this.items.length >= this.opts.batchSize || (partial && this.items.length > 0))
-    ) {
+    while (this.writers.size < this.concurrency && (this.queued >= this.opts.batchSize || (partial && this.queued > 0))) {
       const writer: Promise<void> = this.writeBatches()
         .catch((err: unknown) => {
           // A bug must not kill the process; the rows it held are reported by the counters.
@@ -248,63 +428,170 @@ export class BatchQueue<T, R> {
           this.writers.delete(writer)
           if (this.writers.size > 0) return
           this.forceDrain = false
-          if (this.items.length === 0 || this.closed) return
-          // Left: a full batch (write it now), or a partial one (wait for more, or for the interval).
-          if (this.items.length >= this.opts.batchSize) setImmediate(() => this.startWriters(false))
+          if (this.queued === 0 || this.closed) return
+          // Left: a full batch or a waiting sender (write now), or a partial batch (wait for more, or for the interval).
+          if (this.urgent > 0 || this.queued >= this.opts.batchSize) setImmediate(() => this.startWriters(this.urgent > 0))
           else if (!this.timer) this.armTimer()
         })
       this.writers.add(writer)
     }
   }
 
-  /** One writer: takes a batch, writes it, and goes on while full batches (or, when flushing, any) are waiting. */
+  /** One writer: takes a batch, writes it, and goes on while full batches, waiting senders or (when flushing) anything is queued. */
   private async writeBatches(): Promise<void> {
     do {
-      const batch = this.items.splice(0, this.opts.batchSize)
-      this.inFlight += batch.length
       const t0 = performance.now()
-      const rows: R[] = []
-      for (const item of batch) {
-        try {
-          rows.push(this.opts.prepare(item))
-        } catch (err) {
-          this.settle(1, 'rejected')
-          this.reject(item, err)
-        }
-      }
-      if (await this.writeRows(rows, 0)) return // shut down past its deadline; shutdown() reports the rest
-      this.finishFlush(t0, rows.length)
-    } while (this.items.length >= this.opts.batchSize || (this.forceDrain && this.items.length > 0))
+      const { rows, spans } = this.take()
+      const n = rows.length
+      if (await this.writeRows(rows, spans, 0)) return // shut down past its deadline; shutdown() reports the rest
+      this.finishFlush(t0, n)
+    } while (this.queued >= this.opts.batchSize || (this.forceDrain && this.queued > 0) || this.urgent > 0)
   }
 
-  /** Returns true when it gave up because the shutdown deadline passed. */
-  private async writeRows(rows: R[], attempt: number): Promise<boolean> {
-    if (rows.length === 0) return false
-    for (;;) {
+  /** Takes whole units off the queue, up to `batchSize` events (or one request, however large), and prepares them. */
+  private take(): { rows: R[]; spans: Span<R>[] } {
+    let n = 0
+    let count = 0
+    for (const unit of this.items) {
+      const size = unit instanceof Group ? unit.rows.length : 1
+      if (n > 0 && n + size > this.opts.batchSize) break
+      n += size
+      count++
+    }
+    const units = this.items.splice(0, count)
+    this.queued -= n
+    this.inFlight += n
+    const rows: R[] = []
+    const spans: Span<R>[] = []
+    for (const unit of units) {
+      if (unit instanceof Group) {
+        if (unit.awaitCommit) this.urgent--
+        unit.state = 'held'
+        spans.push({ group: unit, start: rows.length, end: rows.length + unit.rows.length })
+        for (const row of unit.rows) rows.push(row)
+        continue
+      }
       try {
-        await this.opts.write(rows)
-        this.settle(rows.length, 'written')
-        return false
+        rows.push(this.opts.prepare(unit))
       } catch (err) {
-        if (this.isDataError(err)) {
-          if (rows.length === 1) {
-            this.settle(1, 'rejected')
-            this.reject(rows[0] as R, err)
-            return false
-          }
-          const mid = rows.length >>> 1
-          return (await this.writeRows(rows.slice(0, mid), attempt)) || (await this.writeRows(rows.slice(mid), attempt))
-        }
-        this.counters.failed++
-        if (Date.now() >= this.abandonAt) return true
-        const delay = Math.min(this.opts.retryMaxMs, this.opts.retryBaseMs * 2 ** attempt)
-        attempt++
-        this.warnLimited('write-failed', { err: errorText(err), rows: rows.length, retryInMs: delay }, 'audit batch write failed; retrying')
-        await this.sleep(delay)
-        if (Date.now() >= this.abandonAt) return true
-        this.counters.retried += rows.length
+        this.settle(1, 'rejected')
+        this.reject(unit, err)
       }
     }
+    return { rows, spans }
+  }
+
+  /** Writes a batch until it is written, split or given up at the shutdown deadline (returns true then). */
+  private async writeRows(rows: R[], spans: Span<R>[], attempt: number): Promise<boolean> {
+    let previousMs = 0
+    let retry = false
+    for (;;) {
+      ;[rows, spans] = this.prune(rows, spans)
+      if (rows.length === 0) return false
+      if (retry) this.counters.retried += rows.length
+      retry = true
+      for (const s of spans) s.group.state = 'attempting'
+      const t0 = Date.now()
+      let error: unknown
+      try {
+        await this.opts.write(rows)
+      } catch (err) {
+        error = err ?? new Error('write failed')
+      }
+      if (error === undefined) {
+        this.failing = null
+        this.noteRate(rows.length, Date.now() - t0)
+        this.settle(rows.length, 'written')
+        for (const s of spans) this.finish(s.group, { status: 'written' })
+        return false
+      }
+      for (const s of spans) s.group.state = 'held'
+      // a sender whose wait ended during the attempt is told now, and its rows leave the batch
+      ;[rows, spans] = this.prune(rows, spans)
+      if (this.isDataError(error)) return this.split(rows, spans, error, attempt)
+      this.counters.failed++
+      if (Date.now() >= this.abandonAt) return true
+      const delayMs = Math.max(0, this.backoff(attempt, previousMs))
+      previousMs = delayMs
+      attempt++
+      this.failing = { retryAt: Date.now() + delayMs, delayMs }
+      const misconfigured = this.isMisconfigured(error)
+      this.warnLimited(
+        misconfigured ? 'misconfigured' : 'write-failed',
+        { err: errorText(error), code: errorCode(error), rows: rows.length, retryInMs: delayMs },
+        misconfigured
+          ? 'audit store is misconfigured (authentication, database, table, function or privilege); retrying until it is fixed'
+          : 'audit batch write failed; retrying',
+      )
+      await this.sleep(delayMs)
+      if (Date.now() >= this.abandonAt) return true
+    }
+  }
+
+  /** A data error: halve the batch (never inside a request) until the bad event or request is alone, and reject it. */
+  private async split(rows: R[], spans: Span<R>[], error: unknown, attempt: number): Promise<boolean> {
+    if (rows.length === 0) return false
+    const only = spans[0]
+    if (spans.length === 1 && only && only.start === 0 && only.end === rows.length) {
+      this.refuse(only.group, error)
+      return false
+    }
+    if (rows.length === 1) {
+      this.settle(1, 'rejected')
+      this.reject(rows[0] as R, error)
+      return false
+    }
+    let mid = rows.length >>> 1
+    for (const s of spans) {
+      if (s.start < mid && mid < s.end) {
+        mid = s.start > 0 ? s.start : s.end
+        break
+      }
+    }
+    const left = spans.filter((s) => s.end <= mid)
+    const right = spans.filter((s) => s.start >= mid).map((s) => ({ ...s, start: s.start - mid, end: s.end - mid }))
+    return (await this.writeRows(rows.slice(0, mid), left, attempt)) || (await this.writeRows(rows.slice(mid), right, attempt))
+  }
+
+  /** Removes from a batch the requests that are settled (withdrawn, or told at shutdown), withdrawing those whose wait ended during the last attempt. */
+  private prune(rows: R[], spans: Span<R>[]): [R[], Span<R>[]] {
+    if (!spans.some((s) => s.group.expired || s.group.state === 'done')) return [rows, spans]
+    for (const s of spans) {
+      if (s.group.expired && s.group.state !== 'done') {
+        if (!this.reported) this.inFlight -= s.group.rows.length
+        this.withdrawn(s.group)
+      }
+    }
+    const keptRows: R[] = []
+    const keptSpans: Span<R>[] = []
+    let from = 0
+    for (const s of spans) {
+      for (let i = from; i < s.start; i++) keptRows.push(rows[i] as R)
+      from = s.end
+      if (s.group.state === 'done') continue
+      keptSpans.push({ group: s.group, start: keptRows.length, end: keptRows.length + (s.end - s.start) })
+      for (let i = s.start; i < s.end; i++) keptRows.push(rows[i] as R)
+    }
+    for (let i = from; i < rows.length; i++) keptRows.push(rows[i] as R)
+    return [keptRows, keptSpans]
+  }
+
+  /** The database refused a row of this request: none of it is written; its sender learns which row and why. */
+  private refuse(group: Group<R>, error: unknown): void {
+    const n = group.rows.length
+    this.settle(n, 'rejected')
+    this.counters.rejected += n
+    const reason = errorText(error)
+    let index: number | null = n === 1 ? 0 : null
+    if (index === null && this.opts.locate) {
+      try {
+        index = this.opts.locate(error, group.rows)
+      } catch {
+        index = null
+      }
+    }
+    this.opts.log.error({ reason, events: n, index }, 'audit request refused by the database; none of its events were written')
+    this.finish(group, { status: 'refused', index, reason })
   }
 
   /** Counts in-flight events as written or rejected; after shutdown reported them dropped, corrects that count. */
@@ -312,6 +599,7 @@ export class BatchQueue<T, R> {
     if (outcome === 'written') this.counters.written += n
     if (this.reported) this.counters.dropped -= n
     else this.inFlight -= n
+    this.admitWaiters()
   }
 
   private isDataError(err: unknown): boolean {
@@ -320,6 +608,20 @@ export class BatchQueue<T, R> {
     } catch {
       return false
     }
+  }
+
+  private isMisconfigured(err: unknown): boolean {
+    try {
+      return this.opts.isMisconfigured?.(err) ?? false
+    } catch {
+      return false
+    }
+  }
+
+  /** Smooths one writer's rate (events/s) over the last writes, for Retry-After. */
+  private noteRate(rows: number, ms: number): void {
+    const rate = (rows * 1000) / Math.max(1, ms)
+    this.writerRate = this.writerRate > 0 ? 0.8 * this.writerRate + 0.2 * rate : rate
   }
 
   private sleep(ms: number): Promise<void> {
@@ -373,4 +675,8 @@ function errorText(err: unknown): string {
   if (err instanceof Error) return err.message
   if (err && typeof err === 'object' && 'message' in err) return String((err as { message: unknown }).message)
   return String(err)
+}
+
+function errorCode(err: unknown): unknown {
+  return err && typeof err === 'object' && 'code' in err ? (err as { code: unknown }).code : undefined
 }

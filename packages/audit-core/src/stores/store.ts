@@ -36,9 +36,13 @@ export interface AuditStore {
    */
   deleteEvents(filters: EventFilters, limit: number): Promise<number>
   /**
-   * True when the database refused the rows themselves (SQLSTATE class 22 or
-   * 23): splitting the batch isolates the bad event. Anything else (network,
-   * 5xx, connection) is transient and worth a retry.
+   * True when the database refused the rows themselves: the error carries a
+   * SQLSTATE that {@link isDataSqlState} calls a data error (22, 23, a
+   * trigger's P0001, XX000, …), so splitting the batch isolates the bad
+   * event. False for everything worth retrying as it is: no SQLSTATE
+   * (network, timeouts, driver codes such as ECONNREFUSED), a lost or
+   * overloaded server, and a misconfigured store (see {@link sqlStateKind}).
+   * Implement it with `isDataSqlState(err.code)`, the one classifier.
    */
   isDataError(err: unknown): boolean
   /** Releases connections; the store is unusable afterwards. */
@@ -58,7 +62,6 @@ export async function deleteInChunks(store: AuditStore, filters: EventFilters, c
   }
 }
 
-/** Data exceptions (22) and integrity constraint violations (23). */
 /** What audit_total_events returns. */
 export interface TotalJson {
   total: number | string
@@ -66,8 +69,48 @@ export interface TotalJson {
 }
 export const NO_TOTAL: TotalJson = { total: -1, exact: true }
 
+/**
+ * What an error code says about a failed write:
+ * - `transient`: the database could not take the batch now — no SQLSTATE at
+ *   all (a network error, a timeout, a driver code such as `ECONNREFUSED` or
+ *   `CONNECTION_CLOSED`), or a SQLSTATE of a lost connection (08), too few
+ *   resources (53), an operator intervention, shutdown or statement timeout
+ *   (57), a failed or read-only transaction (25, e.g. a standby after a
+ *   failover), a prepared statement the pooler lost (26), a serialization
+ *   failure or deadlock (40), a lock or object not available (55, e.g.
+ *   55P03), a system I/O error (58) or a snapshot too old (72);
+ * - `misconfigured`: the store, not the row, is wrong — authentication (28),
+ *   a missing database or schema (3D, 3F), a missing table, function or
+ *   privilege (42), a feature the server or pooler lacks (0A). Rejecting
+ *   rows would lose every one of them, so these are retried (and warned
+ *   about) until an operator fixes the store;
+ * - `data`: any other SQLSTATE (22, 23, a trigger's P0001, 54, XX…): the
+ *   database refused something in the rows; the batch is split to find it.
+ *
+ * @example
+ * sqlStateKind('23514') // 'data'
+ * sqlStateKind('57P01') // 'transient'
+ * sqlStateKind('ECONNREFUSED') // 'transient'
+ */
+export function sqlStateKind(code: unknown): 'data' | 'transient' | 'misconfigured' {
+  // A SQLSTATE is five digits or capitals; no class starts with E, so Node's EPIPE or EPERM is not one.
+  if (typeof code !== 'string' || !/^[0-9A-DF-Z][0-9A-Z]{4}$/.test(code)) return 'transient'
+  const cls = code.slice(0, 2)
+  if (MISCONFIGURED_CLASSES.has(cls)) return 'misconfigured'
+  if (TRANSIENT_CLASSES.has(cls)) return 'transient'
+  return 'data'
+}
+
+const TRANSIENT_CLASSES: ReadonlySet<string> = new Set(['08', '25', '26', '40', '53', '55', '57', '58', '72'])
+const MISCONFIGURED_CLASSES: ReadonlySet<string> = new Set(['0A', '28', '3D', '3F', '42'])
+
+/**
+ * True when an error code is a SQLSTATE about the rows themselves (see
+ * {@link sqlStateKind}): split the batch to isolate the bad row; anything
+ * else is retried.
+ */
 export function isDataSqlState(code: unknown): boolean {
-  return typeof code === 'string' && /^2[23][0-9A-Z]{3}$/.test(code)
+  return sqlStateKind(code) === 'data'
 }
 
 /** Normalizes a row as any driver returns it to the API's event form. */

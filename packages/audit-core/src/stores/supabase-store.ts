@@ -88,8 +88,8 @@ export function openSupabaseStore(options: SupabaseStoreOptions): AuditStore & {
       return Number(await rpc<number>('audit_delete_events', { p_filters: filters, p_limit: limit }))
     },
     isDataError(err: unknown) {
-      // SQLSTATE 22xxx/23xxx: the rows themselves; network errors (code ''), 5xx and PGRST* are transient
-      return err instanceof SupabaseRpcError && err.status < 500 && isDataSqlState(err.code)
+      // the SQLSTATE PostgREST passes on decides; network errors (code '') and PGRST* codes are transient
+      return err instanceof SupabaseRpcError && isDataSqlState(err.code)
     },
     async close() {},
   }
