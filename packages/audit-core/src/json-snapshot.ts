@@ -1,5 +1,7 @@
-/** Deeper than this is refused: JSON metadata this deep is a mistake, and a cycle reaches it at once. */
-export const SNAPSHOT_MAX_DEPTH = 1000
+import { EXTRA_INFO_MAX_DEPTH } from './schema/model.ts'
+
+/** Deeper than this is refused, as the column's rule refuses it; a cycle reaches it at once. */
+export const SNAPSHOT_MAX_DEPTH = EXTRA_INFO_MAX_DEPTH
 
 /**
  * A copy of `value` as JSON would carry it, taken now: the same result as

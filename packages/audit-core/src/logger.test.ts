@@ -275,7 +275,7 @@ describe('logEvent records the event as it was at the call (issue 12, item 9)', 
     expect(t.audit.stats()).toMatchObject({ enqueued: 5, written: 1, rejected: 4, queueDepth: 0 })
     const reasons = t.log.error.mock.calls.map((c) => (c[0] as { reason: string }).reason)
     expect(reasons).toEqual([
-      expect.stringMatching(/nested deeper than 1000 levels, or refers to itself/),
+      expect.stringMatching(new RegExp(`nested deeper than ${SNAPSHOT_MAX_DEPTH} levels, or refers to itself`)),
       'a BigInt cannot be stored as JSON',
       'getter exploded',
       expect.stringMatching(/nested deeper/),

@@ -15,6 +15,8 @@ import {
   type Result,
   type Severity,
 } from './schema/event.ts'
+import { TIMESTAMP_MAX_MS, TIMESTAMP_MIN_MS } from './schema/columns.ts'
+import { eventTimestamp } from './schema/time.ts'
 import { sqlStateKind, type AuditStore } from './stores/store.ts'
 import { newEventId } from './uuid7.ts'
 
@@ -291,13 +293,15 @@ function toRow(p: Pending): EventRow {
 let isoMs = Number.NaN
 let isoText = ''
 
-const YEAR_0 = -62_167_219_200_000
-const YEAR_10000 = 253_402_300_800_000
-
-/** The ISO form of a time in years 0 to 9999, or undefined (the schema then says what is wrong with it). */
+/**
+ * The ISO form of a time the column takes (years 1 to 9999, a real calendar
+ * date: the one rule of schema/time.ts), or undefined (the schema then says
+ * what is wrong with it).
+ */
 function toIso(ts: number | string): string | undefined {
-  const ms = typeof ts === 'number' ? ts : Date.parse(ts)
-  if (!(ms >= YEAR_0 && ms < YEAR_10000)) return undefined
+  if (typeof ts === 'string') return eventTimestamp(ts)
+  const ms = ts
+  if (!(ms >= TIMESTAMP_MIN_MS && ms <= TIMESTAMP_MAX_MS)) return undefined
   if (ms !== isoMs) {
     isoMs = ms
     isoText = new Date(ms).toISOString()
