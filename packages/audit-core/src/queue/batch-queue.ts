@@ -104,6 +104,35 @@ class Group<R> {
 }
 
 /** A group's rows inside a batch: rows[start, end). */
+/**
+ * A batch refused with a misconfigured-class error (28, 3D, 3F, 42, 0A) is
+ * split like one refused for its data, but its verdict waits: if any part
+ * of it was written, the store works and the units that still fail alone
+ * are refused like bad data; if none was, the store is at fault and the
+ * batch is retried whole, so no event is lost to a revoked privilege.
+ */
+interface Probe<R> {
+  wrote: boolean
+  suspects: { rows: R[]; spans: Span<R>[]; error: unknown }[]
+}
+
+/** One row, or one request's rows: what a split cannot divide further. */
+function isLeaf<R>(rows: R[], spans: Span<R>[]): boolean {
+  const only = spans[0]
+  return rows.length === 1 || (spans.length === 1 && only !== undefined && only.start === 0 && only.end === rows.length)
+}
+
+/** The suspects of a probe as one batch again. */
+function joinSuspects<R>(suspects: Probe<R>['suspects']): [R[], Span<R>[]] {
+  const rows: R[] = []
+  const spans: Span<R>[] = []
+  for (const x of suspects) {
+    for (const sp of x.spans) spans.push({ ...sp, start: sp.start + rows.length, end: sp.end + rows.length })
+    for (const r of x.rows) rows.push(r)
+  }
+  return [rows, spans]
+}
+
 interface Span<R> {
   group: Group<R>
   start: number
@@ -481,10 +510,16 @@ export class BatchQueue<T, R> {
     return { rows, spans }
   }
 
-  /** Writes a batch until it is written, split or given up at the shutdown deadline (returns true then). */
-  private async writeRows(rows: R[], spans: Span<R>[], attempt: number): Promise<boolean> {
+  /**
+   * Writes a batch until it is written, split or given up at the shutdown
+   * deadline (returns true then). Inside a {@link Probe}, a unit that fails
+   * alone with a misconfigured-class error is set aside for the probe's
+   * verdict instead of being retried.
+   */
+  private async writeRows(rows: R[], spans: Span<R>[], attempt: number, probe?: Probe<R>): Promise<boolean> {
     let previousMs = 0
     let retry = false
+    let unprobed = 0
     for (;;) {
       ;[rows, spans] = this.prune(rows, spans)
       if (rows.length === 0) return false
@@ -500,6 +535,7 @@ export class BatchQueue<T, R> {
       }
       if (error === undefined) {
         this.failing = null
+        if (probe) probe.wrote = true
         this.noteRate(rows.length, Date.now() - t0)
         this.settle(rows.length, 'written')
         for (const s of spans) this.finish(s.group, { status: 'written' })
@@ -508,7 +544,29 @@ export class BatchQueue<T, R> {
       for (const s of spans) s.group.state = 'held'
       // a sender whose wait ended during the attempt is told now, and its rows leave the batch
       ;[rows, spans] = this.prune(rows, spans)
-      if (this.isDataError(error)) return this.split(rows, spans, error, attempt)
+      if (this.isDataError(error)) return this.split(rows, spans, error, attempt, probe)
+      if (rows.length > 0 && this.isMisconfigured(error)) {
+        // The store, or one row (a trigger raising 42501, say)? Rows that write alone say it was a row.
+        if (probe) {
+          if (isLeaf(rows, spans)) {
+            probe.suspects.push({ rows, spans, error })
+            return false
+          }
+          return this.split(rows, spans, error, attempt, probe)
+        }
+        // a whole batch costs a write per unit to probe: probe again only at doubling intervals
+        const n = unprobed++
+        if (!isLeaf(rows, spans) && (n & (n - 1)) === 0) {
+          const p: Probe<R> = { wrote: false, suspects: [] }
+          if (await this.split(rows, spans, error, attempt, p)) return true
+          if (p.wrote) {
+            for (const x of p.suspects) await this.split(x.rows, x.spans, x.error, attempt)
+            return false
+          }
+          ;[rows, spans] = joinSuspects(p.suspects)
+          if (rows.length === 0) return false
+        }
+      }
       this.counters.failed++
       if (Date.now() >= this.abandonAt) return true
       const delayMs = Math.max(0, this.backoff(attempt, previousMs))
@@ -529,7 +587,7 @@ export class BatchQueue<T, R> {
   }
 
   /** A data error: halve the batch (never inside a request) until the bad event or request is alone, and reject it. */
-  private async split(rows: R[], spans: Span<R>[], error: unknown, attempt: number): Promise<boolean> {
+  private async split(rows: R[], spans: Span<R>[], error: unknown, attempt: number, probe?: Probe<R>): Promise<boolean> {
     if (rows.length === 0) return false
     const only = spans[0]
     if (spans.length === 1 && only && only.start === 0 && only.end === rows.length) {
@@ -550,7 +608,7 @@ export class BatchQueue<T, R> {
     }
     const left = spans.filter((s) => s.end <= mid)
     const right = spans.filter((s) => s.start >= mid).map((s) => ({ ...s, start: s.start - mid, end: s.end - mid }))
-    return (await this.writeRows(rows.slice(0, mid), left, attempt)) || (await this.writeRows(rows.slice(mid), right, attempt))
+    return (await this.writeRows(rows.slice(0, mid), left, attempt, probe)) || (await this.writeRows(rows.slice(mid), right, attempt, probe))
   }
 
   /** Removes from a batch the requests that are settled (withdrawn, or told at shutdown), withdrawing those whose wait ended during the last attempt. */
