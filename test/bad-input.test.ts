@@ -108,7 +108,7 @@ for (const [engine, open] of engines) {
       // one event of each severity inside the range a DELETE names
       for (const severity of ['debug', 'info', 'warning', 'error', 'critical']) {
         const r = await t.call(E, { body: { ...ok, operation_type: 'seeded', severity, timestamp: '2026-11-15T12:00:00Z' } })
-        expect(r.status).toBe(202)
+        expect(r.status).toBe(201)
       }
       await t.audit.flush()
     })

@@ -76,6 +76,6 @@ describe('413 closes the connection', () => {
   it('a body within the limit keeps the connection alive for the next request', async () => {
     const body = JSON.stringify({ source: 'api-service', operation_type: 'keep_alive_probe', result: 'success' })
     const { text } = await exchange([post(`Content-Length: ${body.length}\r\n`), body, me.replace('keep-alive', 'close')])
-    expect(statusLines(text)).toEqual(['HTTP/1.1 202', 'HTTP/1.1 200'])
+    expect(statusLines(text)).toEqual(['HTTP/1.1 201', 'HTTP/1.1 200'])
   })
 })
