@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import SwaggerParser from '@apidevtools/swagger-parser'
-import { openPgliteStore, type AuditStore, type EventRow } from '@audit/core'
+import { StoreUnavailableError, openPgliteStore, type AuditStore, type EventRow } from '@audit/core'
 import { testApp } from './test-support.ts'
 
 const E = '/api/v1/audit/events'
@@ -380,6 +380,21 @@ describe('events API', () => {
       const r = await app.call(E)
       expect(r).toMatchObject({ status: 500, json: { detail: 'Internal Server Error' } })
       expect(r.text).not.toMatch(/secret|app\.ts/)
+      await pg.close()
+    })
+
+    it('answers 503 with Retry-After when the store cannot be reached (a read during an outage)', async () => {
+      const pg = await testApp()
+      const down: AuditStore = Object.assign(Object.create(pg.store), {
+        queryEvents: async () => {
+          throw new StoreUnavailableError('the audit store is unavailable: connect ECONNREFUSED 10.1.2.3:5432')
+        },
+      })
+      const app = await testApp({ store: down })
+      const r = await app.call(E)
+      expect(r).toMatchObject({ status: 503, json: { detail: 'The audit store is unavailable; retry later' } })
+      expect(r.headers.get('retry-after')).toBe('5')
+      expect(r.text).not.toMatch(/10\.1\.2\.3/)
       await pg.close()
     })
   })

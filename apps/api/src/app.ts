@@ -1,7 +1,7 @@
 import { OpenAPIHono } from '@hono/zod-openapi'
 import { bodyLimit } from 'hono/body-limit'
 import { HTTPException } from 'hono/http-exception'
-import { DEFAULT_EXPORT_CONNECTIONS, type AuditLogger, type AuditStore } from '@audit/core'
+import { DEFAULT_EXPORT_CONNECTIONS, StoreUnavailableError, type AuditLogger, type AuditStore } from '@audit/core'
 import { auditContext, type TrustProxy } from '@audit/core/hono'
 import pino from 'pino'
 import { authFailureRecorder, type ApiKey } from './auth.ts'
@@ -115,6 +115,11 @@ export function createApp(deps: AppDeps) {
       return c.json({ detail: err.detail }, err.status)
     }
     if (err instanceof HTTPException && err.status < 500) return c.json({ detail: err.message }, err.status)
+    if (err instanceof StoreUnavailableError) {
+      log.warn({ err: err.message, path: c.req.path, method: c.req.method }, 'audit store unavailable')
+      c.header('Retry-After', '5')
+      return c.json({ detail: 'The audit store is unavailable; retry later' }, 503)
+    }
     log.error({ err, path: c.req.path, method: c.req.method }, 'unhandled error')
     return c.json({ detail: 'Internal Server Error' }, 500)
   })

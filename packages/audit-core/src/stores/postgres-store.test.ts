@@ -5,6 +5,7 @@ import { createTestDatabase, describeEngine, type TestDatabase } from '../testin
 import { runStoreConformance } from '../testing/conformance.ts'
 import { seedEvents } from '../testing/seed.ts'
 import { migratePostgres, openPostgresStore } from './postgres-store.ts'
+import { StoreUnavailableError } from './store.ts'
 
 let db: TestDatabase
 // so that a CI log shows which engine the suite ran on
@@ -209,7 +210,7 @@ describe(`postgres store through an outage on ${describeEngine()}`, () => {
       // more attempts than any pool has connections
       for (let i = 0; i < 15; i++) {
         await expect(store.insertEvents(rowsOf(5, 100 + i))).rejects.toBeTruthy()
-        await expect(store.queryEvents({ filters: {}, limit: 1 })).rejects.toBeTruthy()
+        await expect(store.queryEvents({ filters: {}, limit: 1 })).rejects.toBeInstanceOf(StoreUnavailableError)
       }
       const err = await store.insertEvents(rowsOf(5, 99)).catch((e: unknown) => e)
       expect(store.isDataError(err)).toBe(false)

@@ -4,7 +4,7 @@ import { DEFAULT_EXPORT_CONNECTIONS, DEFAULT_READ_CONNECTIONS } from '../config.
 import { copyEvents, exportCsv } from './postgres-copy.ts'
 import { applyMigrations, readMigrations, DEFAULT_MIGRATIONS_DIR } from './migrate.ts'
 import { createSqlStore } from './sql-store.ts'
-import type { AuditStore } from './store.ts'
+import { unavailableUnlessData, type AuditStore } from './store.ts'
 
 /** Connections of each kind of work; `'one'` puts all of it on one connection. */
 export type PostgresConnections = { read?: number; write?: number; export?: number } | 'one'
@@ -78,8 +78,13 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   const store = createSqlStore(
     'postgres',
     {
-      query: async (text, params) =>
-        (await pools.read.query(prepare ? { name: statementName(text), text, values: params } : { text, values: params })).rows as never,
+      query: async (text, params) => {
+        try {
+          return (await pools.read.query(prepare ? { name: statementName(text), text, values: params } : { text, values: params })).rows as never
+        } catch (err) {
+          throw unavailableUnlessData(err)
+        }
+      },
     },
     () => endPools(pools),
   )

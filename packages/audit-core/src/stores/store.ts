@@ -105,6 +105,23 @@ const TRANSIENT_CLASSES: ReadonlySet<string> = new Set(['08', '25', '26', '40', 
 const MISCONFIGURED_CLASSES: ReadonlySet<string> = new Set(['0A', '28', '3D', '3F', '42'])
 
 /**
+ * A read the store could not serve now (the database unreachable, timed
+ * out, shutting down, or misconfigured): the caller should retry later. The
+ * API answers it with 503 and `Retry-After`, not 500.
+ */
+export class StoreUnavailableError extends Error {
+  override name = 'StoreUnavailableError'
+}
+
+/** The error itself, or a {@link StoreUnavailableError} around it when it is not about the query (see {@link sqlStateKind}). */
+export function unavailableUnlessData(err: unknown): unknown {
+  if (err instanceof Error && sqlStateKind((err as { code?: unknown }).code) !== 'data') {
+    return new StoreUnavailableError(`the audit store is unavailable: ${err.message}`, { cause: err })
+  }
+  return err
+}
+
+/**
  * True when an error code is a SQLSTATE about the rows themselves (see
  * {@link sqlStateKind}): split the batch to isolate the bad row; anything
  * else is retried.
