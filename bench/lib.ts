@@ -133,10 +133,10 @@ export interface ApiServer {
   stop(): Promise<void>
 }
 
-/** The API server (apps/api/src/server.ts) as its own process, as it runs in production. */
+/** The API server as its own process, as it runs in production: plain node on the build (apps/api/dist/server.js). */
 export async function startApiServer(env: Record<string, string>): Promise<ApiServer> {
   const key = `bench-${Math.random().toString(36).slice(2)}-0123456789`
-  const child = spawn(path.join(ROOT, 'node_modules/.bin/tsx'), ['apps/api/src/server.ts'], {
+  const child = spawn(process.execPath, ['apps/api/dist/server.js'], {
     cwd: ROOT,
     env: {
       ...process.env,
