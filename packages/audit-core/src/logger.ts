@@ -163,6 +163,7 @@ export function createAuditLogger(options: AuditLoggerOptions): AuditLogger {
     isDataError: (err) => store.isDataError(err),
     isMisconfigured: (err) => sqlStateKind((err as { code?: unknown } | null)?.code) === 'misconfigured',
     locate: locateRow,
+    idOf: (item) => item.id,
     log,
     ...(options.onFlush ? { onFlush: options.onFlush } : {}),
     ...(options.backoff ? { backoff: options.backoff } : {}),

@@ -49,6 +49,8 @@ export interface BatchQueueOptions<T, R> {
   isMisconfigured?: (err: unknown) => boolean
   /** Which row of a refused request the database's error names, if it says (null when it does not). */
   locate?: (err: unknown, rows: readonly R[]) => number | null
+  /** An event's id, for the shutdown report's list of what was not written. */
+  idOf?: (item: T | R) => string | undefined
   /** Batches written at the same time (default 1). Each has its own retries; events are not ordered across batches. */
   concurrency?: number
   /** Called for each rejected event, after it is counted. */
@@ -64,6 +66,12 @@ export interface ShutdownReport {
   written: number
   /** Events that could not be written before the deadline (counted as dropped). */
   unwritten: number
+  /**
+   * The ids of the unwritten events that were still queued (the first 1,000;
+   * with `idOf`): those in a write cut off by the deadline are counted in
+   * `unwritten` but not listed, since part of such a batch may be written.
+   */
+  unwrittenIds: string[]
 }
 
 /** What became of a request handed to {@link BatchQueue.submit}. */
@@ -317,6 +325,7 @@ export class BatchQueue<T, R> {
     await Promise.race([this.flush(), timedOut])
     clearTimeout(deadline)
     const unwritten = this.depth
+    const unwrittenIds = this.queuedIds(1000)
     this.reported = true
     if (unwritten > 0) {
       this.counters.dropped += unwritten
@@ -328,9 +337,24 @@ export class BatchQueue<T, R> {
         if (g.state === 'attempting') g.expired = true
         else this.finish(g, this.unavailable('closed'))
       }
-      this.opts.log.error({ unwritten, deadlineMs }, 'audit queue shut down with events it could not write')
+      this.opts.log.error({ unwritten, deadlineMs, ids: unwrittenIds }, 'audit queue shut down with events it could not write')
     }
-    return { written: this.counters.written - writtenBefore, unwritten }
+    return { written: this.counters.written - writtenBefore, unwritten, unwrittenIds }
+  }
+
+  /** Ids of queued events (not those a writer holds), at most `max`. */
+  private queuedIds(max: number): string[] {
+    const idOf = this.opts.idOf
+    const ids: string[] = []
+    if (!idOf) return ids
+    for (const unit of this.items) {
+      for (const item of unit instanceof Group ? unit.rows : [unit]) {
+        if (ids.length >= max) return ids
+        const id = idOf(item)
+        if (id !== undefined) ids.push(id)
+      }
+    }
+    return ids
   }
 
   private get concurrency(): number {
