@@ -182,6 +182,20 @@ export function newRecord(): LoadRecord {
   return { committed: new Map(), async: new Map(), poison: new Set(), statuses: {}, requests: 0, retryAfter: new Set() }
 }
 
+/** One record of two (e.g. the events seeded before a load and the load's own). */
+export function mergeRecords(a: LoadRecord, b: LoadRecord): LoadRecord {
+  const statuses = { ...a.statuses }
+  for (const [k, n] of Object.entries(b.statuses)) statuses[k] = (statuses[k] ?? 0) + n
+  return {
+    committed: new Map([...a.committed, ...b.committed]),
+    async: new Map([...a.async, ...b.async]),
+    poison: new Set([...a.poison, ...b.poison]),
+    statuses,
+    requests: a.requests + b.requests,
+    retryAfter: new Set([...a.retryAfter, ...b.retryAfter]),
+  }
+}
+
 export interface ChaosEvent {
   id: string
   source: string
@@ -366,6 +380,10 @@ export interface CheckOptions {
   /** How long to wait for the queue to empty (default 30 s). */
   idleWithinMs?: number
   notes?: string[]
+  /** Runs after the server's checks and before the database is read (e.g. to stop a server that holds an embedded database). */
+  beforeDb?: () => Promise<void>
+  /** What the scenario found broken itself, reported in the same row. */
+  problems?: string[]
 }
 
 /**
@@ -375,7 +393,7 @@ export interface CheckOptions {
  * every broken promise.
  */
 export async function checkScenario(o: CheckOptions): Promise<ScenarioRow> {
-  const problems: string[] = []
+  const problems: string[] = [...(o.problems ?? [])]
   const notes = [...(o.notes ?? [])]
   let queue: QueueFigures | undefined
   if (o.server) {
@@ -386,7 +404,10 @@ export async function checkScenario(o: CheckOptions): Promise<ScenarioRow> {
       const sum = queue.written + queue.dropped + queue.rejected + queue.queueDepth
       if (queue.enqueued !== sum) problems.push(`enqueued ${queue.enqueued} ≠ written ${queue.written} + dropped ${queue.dropped} + rejected ${queue.rejected} + queueDepth ${queue.queueDepth}`)
     }
+    const list = await call(o.server, 'api/v1/audit/events?limit=1', { timeoutMs: LIST_WITHIN_MS })
+    if (list.status !== 200) problems.push(`a list request afterwards answered ${list.status} (within ${LIST_WITHIN_MS} ms required)`)
   }
+  await o.beforeDb?.()
 
   const must = new Map(o.record.committed)
   if (o.asyncMustSurvive !== false) for (const [id, m] of o.record.async) must.set(id, m)
@@ -415,10 +436,6 @@ export async function checkScenario(o: CheckOptions): Promise<ScenarioRow> {
   const lostAsync = [...o.record.async.keys()].filter((id) => !rows.has(id) && !o.record.poison.has(id)).length
   if (o.asyncMustSurvive === false && lostAsync) notes.push(`${lostAsync} events answered 202 to Prefer: respond-async were lost (allowed)`)
 
-  if (o.server) {
-    const list = await call(o.server, 'api/v1/audit/events?limit=1', { timeoutMs: LIST_WITHIN_MS })
-    if (list.status !== 200) problems.push(`a list request afterwards answered ${list.status} (within ${LIST_WITHIN_MS} ms required)`)
-  }
   if (o.recoveryMs === null) problems.push('the service did not recover by itself')
 
   const row: ScenarioRow = {
