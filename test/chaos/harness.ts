@@ -6,7 +6,7 @@
  * is in the database exactly once, the queue's counters add up, and a list
  * request is answered within 2 s afterwards.
  */
-import { appendFileSync, mkdtempSync, rmSync } from 'node:fs'
+import { appendFileSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { randomUUID } from 'node:crypto'
@@ -100,6 +100,38 @@ export async function startChaosServer(opts: { databaseUrl?: string; dataDir?: s
     })
   }
   return server
+}
+
+/**
+ * The pid of the process listening on a server's port (the service itself,
+ * below whatever wrapper the start command runs), from /proc on Linux.
+ */
+export function listeningPid(server: { url: string }): number | undefined {
+  const port = Number(new URL(server.url).port)
+  const hexPort = port.toString(16).toUpperCase().padStart(4, '0')
+  let inode: string | undefined
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    try {
+      for (const line of readFileSync(table, 'utf8').split('\n').slice(1)) {
+        const f = line.trim().split(/\s+/)
+        // local_address ends with :PORT, state 0A is LISTEN
+        if (f[1]?.endsWith(`:${hexPort}`) && f[3] === '0A') inode = f[9]
+      }
+    } catch {
+      /* no such table */
+    }
+  }
+  if (!inode) return undefined
+  for (const pid of readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
+    try {
+      for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+        if (readlinkSync(`/proc/${pid}/fd/${fd}`) === `socket:[${inode}]`) return Number(pid)
+      }
+    } catch {
+      /* gone, or not ours to read */
+    }
+  }
+  return undefined
 }
 
 /** SIGKILLs every chaos server still running (for afterAll). */
