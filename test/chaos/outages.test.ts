@@ -1,8 +1,9 @@
 /**
  * The database goes away while events stream in (issue 12, item 1): it is
- * stopped for 10 s and for 60 s, or requests arrive while it is down. When
- * it is back the service recovers by itself, and every acknowledged event
- * is in the database.
+ * stopped for 10 s and for 60 s, frozen for 5 s (connections open, nothing
+ * answers), or requests arrive while it is down. When it is back the
+ * service recovers by itself, and every acknowledged event is in the
+ * database.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { clusterUnavailable, startCluster, type ChaosCluster } from './cluster.ts'
@@ -24,20 +25,22 @@ describe.skipIf(unavailable !== undefined)('chaos: database outages', () => {
     await cluster?.destroy()
   })
 
-  async function outage(name: string, downMs: number) {
+  async function outage(name: string, downMs: number, how: 'stopped' | 'frozen' = 'stopped') {
     const { url, db } = await freshDatabase(cluster, name)
     const server = await startChaosServer({ databaseUrl: url })
     const load = startLoad(server, { label: name, maxMs: downMs + 60_000 })
     try {
       await sleep(2000)
-      await cluster.stop({ mode: 'fast' })
+      if (how === 'stopped') await cluster.stop({ mode: 'fast' })
+      else cluster.pause()
       await sleep(downMs)
-      await cluster.start()
+      if (how === 'stopped') await cluster.start()
+      else cluster.resume()
       const recoveryMs = (await waitRecovered(server, load.record, RECOVER_WITHIN_MS)) ?? null
       await sleep(1000) // the stream goes on for a moment on the recovered service
       const record = await load.stop()
       const row = await checkScenario({
-        scenario: `database stopped ${downMs / 1000} s while events stream in`,
+        scenario: `database ${how} ${downMs / 1000} s while events stream in`,
         record,
         db,
         server,
@@ -46,6 +49,7 @@ describe.skipIf(unavailable !== undefined)('chaos: database outages', () => {
       })
       expect(row.problems).toEqual([])
     } finally {
+      cluster.resume()
       await load.stop()
       await server.stop('SIGTERM', 20_000)
     }
@@ -54,6 +58,8 @@ describe.skipIf(unavailable !== undefined)('chaos: database outages', () => {
   it('recovers after the database was stopped for 10 s', () => outage('outage_10s', 10_000), 180_000)
 
   it('recovers after the database was stopped for 60 s', () => outage('outage_60s', 60_000), 240_000)
+
+  it('recovers after the database was frozen for 5 s', () => outage('frozen_5s', 5000, 'frozen'), 180_000)
 
   it('recovers after ~15 requests were sent while the database was down', async () => {
     const { url, db } = await freshDatabase(cluster, 'down_requests')
