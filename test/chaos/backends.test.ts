@@ -8,7 +8,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { clusterUnavailable, startCluster, type ChaosCluster } from './cluster.ts'
-import { call, checkScenario, freshDatabase, health, sleep, startChaosServer, startLoad, stopAllServers, waitIdle, waitRecovered } from './harness.ts'
+import { IDLE_WITHIN_MS, call, checkScenario, freshDatabase, health, sleep, startChaosServer, startLoad, stopAllServers, waitIdle, waitRecovered } from './harness.ts'
 
 const unavailable = clusterUnavailable()
 if (unavailable) console.warn(`chaos: backend fault scenarios skipped: ${unavailable}`)
@@ -66,7 +66,7 @@ describe.skipIf(unavailable !== undefined)('chaos: backend faults', () => {
         else if ((await cluster.terminateBackends(`datname = '${name}' and application_name <> 'chaos-admin'`)) > 0) otherwise++
         await sleep(300)
       }
-      const recoveryMs = (await waitRecovered(server, load.record, 20_000)) ?? null
+      const recoveryMs = (await waitRecovered(server, load.record)) ?? null
       await sleep(1000)
       const record = await load.stop()
       const row = await checkScenario({
@@ -75,14 +75,13 @@ describe.skipIf(unavailable !== undefined)('chaos: backend faults', () => {
         db,
         server,
         recoveryMs,
-        idleWithinMs: recoveryMs === null ? 3000 : 30_000,
         notes: [`${midCopy} terminations hit a COPY in flight, ${otherwise} hit the service's other sessions (no COPY caught within 3 s)`],
       })
       expect(midCopy).toBeGreaterThan(0)
       expect(row.problems).toEqual([])
     } finally {
       await load.stop()
-      await server.stop('SIGTERM', 20_000)
+      await server.stop()
     }
   }, 180_000)
 
@@ -106,10 +105,10 @@ describe.skipIf(unavailable !== undefined)('chaos: backend faults', () => {
       const during = await call(server, 'api/v1/audit/events?limit=1', { timeoutMs: 5000 })
       notes.push(`a list request during the lock answered ${during.status}`)
       await held
-      const recoveryMs = (await waitRecovered(server, load.record, 20_000)) ?? null
+      const recoveryMs = (await waitRecovered(server, load.record)) ?? null
       await sleep(1000)
       const record = await load.stop()
-      await waitIdle(server, recoveryMs === null ? 3000 : 30_000)
+      await waitIdle(server, recoveryMs === null ? 3000 : IDLE_WITHIN_MS)
       const aborted = await cluster.query<{ pid: number; query: string }>(
         `select pid, query from pg_stat_activity where datname = $1 and state = 'idle in transaction (aborted)'`,
         [name],
@@ -126,7 +125,7 @@ describe.skipIf(unavailable !== undefined)('chaos: backend faults', () => {
       expect(row.problems).toEqual([])
     } finally {
       await load.stop()
-      await server.stop('SIGTERM', 20_000)
+      await server.stop()
     }
   }, 120_000)
 
@@ -154,7 +153,7 @@ describe.skipIf(unavailable !== undefined)('chaos: backend faults', () => {
         },
       })
       const record = await load.done
-      const idle = await waitIdle(server, 20_000)
+      const idle = await waitIdle(server, 10_000) // isolating a row takes a handful of writes
       await sleep(2000)
       const later = (await health(server)).queue
       const problems: string[] = []
@@ -165,7 +164,7 @@ describe.skipIf(unavailable !== undefined)('chaos: backend faults', () => {
       const row = await checkScenario({ scenario: 'one poison row per batch (P0001, 22023, 23514, 42501)', record, db, server, idleWithinMs: 1000, notes, problems })
       expect(row.problems).toEqual([])
     } finally {
-      await server.stop('SIGTERM', 20_000)
+      await server.stop()
     }
   }, 120_000)
 })

@@ -17,6 +17,12 @@ import type { ChaosCluster } from './cluster.ts'
 export const CHAOS_KEY = 'chaos-admin-key-0123456789abcdef'
 /** How long a list request may take once the service is idle again. */
 export const LIST_WITHIN_MS = 2000
+/** How long the service gets to recover once a fault is over (a working one needs about the capped retry delay, 2 s). */
+export const RECOVER_WITHIN_MS = 15_000
+/** How long the queue gets to empty once the load is over (3 s when the service did not recover at all). */
+export const IDLE_WITHIN_MS = 20_000
+/** How long a scenario's cleanup waits for a server to exit on SIGTERM before it SIGKILLs it. */
+export const CLEANUP_GRACE_MS = 10_000
 
 /** Statements on the database a scenario checks (the chaos cluster's, or PGlite's). */
 export interface Db {
@@ -28,7 +34,7 @@ export interface ChaosServer {
   url: string
   /** Output of every process of the server so far. */
   output(): string
-  /** Sends a signal to the server's process group; waits until it has exited, SIGKILL after graceMs (default 30 s). */
+  /** Sends a signal to the server's process group; waits until it has exited, SIGKILL after graceMs (default {@link CLEANUP_GRACE_MS}). */
   stop(signal?: NodeJS.Signals, graceMs?: number): Promise<void>
   readonly running: boolean
 }
@@ -78,7 +84,7 @@ export async function startChaosServer(opts: { databaseUrl?: string; dataDir?: s
     get running() {
       return running
     },
-    stop(signal = 'SIGTERM', graceMs = 30_000) {
+    stop(signal = 'SIGTERM', graceMs = CLEANUP_GRACE_MS) {
       stopping ??= (async () => {
         let timer: NodeJS.Timeout | undefined
         const grace = new Promise<'late'>((r) => (timer = setTimeout(() => r('late'), graceMs)))
@@ -363,7 +369,7 @@ export async function sendBatch(
  * only queued), and returns how long that took, or undefined when not
  * within `boundMs`. The probe events count as acknowledged.
  */
-export async function waitRecovered(server: { url: string }, record: LoadRecord, boundMs = 30_000): Promise<number | undefined> {
+export async function waitRecovered(server: { url: string }, record: LoadRecord, boundMs = RECOVER_WITHIN_MS): Promise<number | undefined> {
   const t0 = performance.now()
   const left = () => boundMs - (performance.now() - t0)
   let seq = 0
@@ -409,7 +415,7 @@ export interface CheckOptions {
   recoveryMs?: number | null | undefined
   /** Whether events answered 202 to `Prefer: respond-async` must be present too (true except after SIGKILL). */
   asyncMustSurvive?: boolean
-  /** How long to wait for the queue to empty (default 30 s). */
+  /** How long to wait for the queue to empty (default {@link IDLE_WITHIN_MS}, 3 s when recoveryMs is null). */
   idleWithinMs?: number
   notes?: string[]
   /** Runs after the server's checks and before the database is read (e.g. to stop a server that holds an embedded database). */
@@ -429,10 +435,11 @@ export async function checkScenario(o: CheckOptions): Promise<ScenarioRow> {
   const notes = [...(o.notes ?? [])]
   let queue: QueueFigures | undefined
   if (o.server) {
-    queue = await waitIdle(o.server, o.idleWithinMs ?? 30_000)
+    const idleWithin = o.idleWithinMs ?? (o.recoveryMs === null ? 3000 : IDLE_WITHIN_MS)
+    queue = await waitIdle(o.server, idleWithin)
     if (!queue) problems.push('/health did not answer with its queue figures')
     else {
-      if (queue.queueDepth !== 0) problems.push(`the queue did not empty: queueDepth ${queue.queueDepth} after ${(o.idleWithinMs ?? 30_000) / 1000} s`)
+      if (queue.queueDepth !== 0) problems.push(`the queue did not empty: queueDepth ${queue.queueDepth} after ${idleWithin / 1000} s`)
       const sum = queue.written + queue.dropped + queue.rejected + queue.queueDepth
       if (queue.enqueued !== sum) problems.push(`enqueued ${queue.enqueued} ≠ written ${queue.written} + dropped ${queue.dropped} + rejected ${queue.rejected} + queueDepth ${queue.queueDepth}`)
     }

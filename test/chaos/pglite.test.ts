@@ -11,7 +11,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { openPgliteStore } from '@audit/core'
-import { checkScenario, makeEvents, newRecord, sendBatch, startChaosServer, stopAllServers, waitIdle, type ChaosServer, type Db } from './harness.ts'
+import { IDLE_WITHIN_MS, checkScenario, makeEvents, newRecord, sendBatch, startChaosServer, stopAllServers, waitIdle, type ChaosServer, type Db } from './harness.ts'
 
 describe('chaos: two processes on one PGlite directory', () => {
   let dataDir: string
@@ -47,7 +47,7 @@ describe('chaos: two processes on one PGlite directory', () => {
     }
 
     // The holder dies with an empty queue: its lock is stale, the next process must take over.
-    if (!(await waitIdle(first, 20_000))) problems.push('the first server did not empty its queue')
+    if (!(await waitIdle(first, IDLE_WITHIN_MS))) problems.push('the first server did not empty its queue')
     await first.stop('SIGKILL')
     let third: ChaosServer | undefined
     try {
