@@ -70,8 +70,11 @@ export async function startChaosServer(opts: { databaseUrl?: string; dataDir?: s
     ...opts.env,
   }
   let base: RunningServer
+  const t0 = performance.now()
   try {
     base = await startServer(env)
+    // most of a slow suite is here: the start command rebuilds the page each time
+    console.log(`chaos: server up on ${base.url} in ${((performance.now() - t0) / 1000).toFixed(1)} s`)
   } catch (err) {
     if (ownDir) rmSync(ownDir, { recursive: true, force: true })
     throw err
