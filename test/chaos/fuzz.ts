@@ -178,7 +178,7 @@ function enumValues(s: Schema): QueryValue[] {
   return [
     ...valid.map((v) => ({ raw: enc(v) })),
     { raw: enc((valid[0] ?? 'x').toUpperCase()) },
-    { raw: 'random' },
+    { raw: 'random', refuse: 'not one of the values' },
     { raw: '' },
     { raw: enc(valid.join(',')) },
     { raw: enc(HUGE) },

@@ -18,11 +18,11 @@ export const CHAOS_KEY = 'chaos-admin-key-0123456789abcdef'
 /** How long a list request may take once the service is idle again. */
 export const LIST_WITHIN_MS = 2000
 /** How long the service gets to recover once a fault is over (a working one needs about the capped retry delay, 2 s). */
-export const RECOVER_WITHIN_MS = 15_000
+export const RECOVER_WITHIN_MS = 10_000
 /** How long the queue gets to empty once the load is over (3 s when the service did not recover at all). */
 export const IDLE_WITHIN_MS = 20_000
-/** How long a scenario's cleanup waits for a server to exit on SIGTERM before it SIGKILLs it. */
-export const CLEANUP_GRACE_MS = 10_000
+/** How long a scenario's cleanup waits for an idle server to exit on SIGTERM before it SIGKILLs it. */
+export const CLEANUP_GRACE_MS = 5000
 
 /** Statements on the database a scenario checks (the chaos cluster's, or PGlite's). */
 export interface Db {
