@@ -253,7 +253,7 @@ export interface LoadOptions {
   workers?: number
   /** Events per request (default 20). */
   batch?: number
-  /** At most this many distinct events (default 20,000). */
+  /** At most this many distinct events (default 100,000: time, not count, ends a scenario's stream). */
   maxEvents?: number
   /** And for at most this long (default 120 s). */
   maxMs?: number
@@ -270,6 +270,8 @@ export interface LoadOptions {
 
 export interface Load {
   record: LoadRecord
+  /** Whether a sender is still sending (false once the count or time bound ended the stream). */
+  readonly running: boolean
   /** Stops sending; resolves when every sender has had its last answer. */
   stop(): Promise<LoadRecord>
   done: Promise<LoadRecord>
@@ -298,7 +300,7 @@ export function makeEvents(label: string, seq: number, n: number): ChaosEvent[] 
 export function startLoad(server: { url: string }, opts: LoadOptions): Load {
   if (new URL(server.url).hostname !== '127.0.0.1') throw new Error(`load only goes to 127.0.0.1, not ${server.url}`)
   const record = newRecord()
-  const o = { workers: 2, batch: 20, maxEvents: 20_000, maxMs: 120_000, pauseMs: 25, asyncEvery: 4, resend: 3, timeoutMs: 10_000, ...opts }
+  const o = { workers: 2, batch: 20, maxEvents: 100_000, maxMs: 120_000, pauseMs: 25, asyncEvery: 4, resend: 3, timeoutMs: 10_000, ...opts }
   const until = Date.now() + o.maxMs
   let stopped = false
   let seq = 0
@@ -315,10 +317,14 @@ export function startLoad(server: { url: string }, opts: LoadOptions): Load {
       if (o.pauseMs > 0) await sleep(o.pauseMs)
     }
   }
-  const done = Promise.all(Array.from({ length: o.workers }, worker)).then(() => record)
+  let active = o.workers
+  const done = Promise.all(Array.from({ length: o.workers }, () => worker().finally(() => active--))).then(() => record)
   return {
     record,
     done,
+    get running() {
+      return active > 0
+    },
     async stop() {
       stopped = true
       return done

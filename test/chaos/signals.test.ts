@@ -44,9 +44,10 @@ describe.skipIf(unavailable !== undefined)('chaos: server signals', () => {
     const load = startLoad(server, { label: 'sigterm', workers: 2, batch: 50, pauseMs: 10, asyncEvery: 2, resend: 0, maxMs: 60_000 })
     let slow: number | undefined
     try {
-      await sleep(3000)
+      await sleep(2000)
       cluster.pause() // slow database: the queue and waiting requests hold events when the signal comes
       await sleep(500)
+      if (!load.running) throw new Error('the load ended before the signal: nothing would be in flight')
       slow = listeningPid(server)
       if (slow === undefined) throw new Error('cannot find the process listening on the server port')
       process.kill(slow, 'SIGSTOP')
@@ -74,9 +75,10 @@ describe.skipIf(unavailable !== undefined)('chaos: server signals', () => {
     const load = startLoad(server, { label: 'sigkill', workers: 2, batch: 50, pauseMs: 10, asyncEvery: 2, resend: 0, maxMs: 60_000 })
     let after: ChaosServer | undefined
     try {
-      await sleep(3000)
+      await sleep(2000)
       cluster.pause() // requests waiting for their commit must not have been told 201
       await sleep(500)
+      if (!load.running) throw new Error('the load ended before the signal: nothing would be in flight')
       await server.stop('SIGKILL')
       cluster.resume()
       const record = await load.stop()
