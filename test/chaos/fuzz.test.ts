@@ -114,6 +114,10 @@ describe.each(engines)('chaos: OpenAPI fuzzer on $name', (engine) => {
           `${acknowledged.size} events acknowledged, ${missing.length} of them missing, ${rejected} rejected after acknowledgement, ` +
           `${accepted.length} refused-input requests answered 2xx`,
       )
+      const tally = (lines: string[], key: (l: string) => string) =>
+        JSON.stringify(lines.reduce<Record<string, number>>((t, l) => ((t[key(l)] = (t[key(l)] ?? 0) + 1), t), {}))
+      console.log(`  5xx by operation ${tally(serverErrors, (l) => l.replace(/\?.*/, '').replace(/ \[.*/, ''))}`)
+      console.log(`  2xx for refused input, by reason ${tally(accepted, (l) => l.slice(0, l.indexOf(':')))}`)
       for (const l of serverErrors.slice(0, 15)) console.log(`  5xx ${l}`)
       for (const l of accepted.slice(0, 15)) console.log(`  2xx ${l}`)
       for (const id of missing.slice(0, 10)) console.log(`  lost ${id}: ${acknowledged.get(id)}`)

@@ -48,6 +48,8 @@ describe.skipIf(unavailable !== undefined)('chaos: database outages', () => {
       cluster.resume()
       await load.stop()
       await server.stop()
+      // the next scenario needs the database, however this one ended
+      if (cluster.postmasterPid() === undefined) await cluster.start()
     }
   }
 
@@ -88,6 +90,7 @@ describe.skipIf(unavailable !== undefined)('chaos: database outages', () => {
       expect(row.problems).toEqual([])
     } finally {
       await server.stop()
+      if (cluster.postmasterPid() === undefined) await cluster.start()
     }
   }, 180_000)
 })
