@@ -41,7 +41,7 @@ if (!unavailable) {
       cluster ??= await startCluster()
       const url = await cluster.createDatabase(`fuzz_${Date.now()}`)
       const store = await openPostgresStore({ databaseUrl: url })
-      return { store, db: { query: async (text, params) => (await store.sql.unsafe(text, params as never[])) as never }, close: async () => {} }
+      return { store, db: { query: async (text, params) => (await store.pools.read.query(text, params as unknown[])).rows as never }, close: async () => {} }
     },
   })
 }
