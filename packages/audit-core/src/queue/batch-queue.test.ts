@@ -451,6 +451,20 @@ describe('requests: group commit, bounded waits, withdrawal', () => {
     expect(identity(q.stats())).toBe(true)
   })
 
+  it('a request answered from memory (respond-async) loses only the row the database refuses, not its neighbours', async () => {
+    fake()
+    const db = fakeDb()
+    const { q } = queue(db, { batchSize: 50, concurrency: 1 })
+    const rows = rowsOf('a', 20)
+    rows[3]!.poison = 'P0001'
+    expect(await q.submit(rows, { awaitCommit: false, waitMs: 5000 })).toEqual({ status: 'queued' })
+    await vi.advanceTimersByTimeAsync(1500)
+    await q.flush()
+    expect(db.rows.size).toBe(19)
+    expect(db.rows.has('a-3')).toBe(false)
+    expect(q.stats()).toMatchObject({ enqueued: 20, written: 19, rejected: 1, dropped: 0, queueDepth: 0 })
+  })
+
   it('shutdown lists the ids of the queued events it could not write', async () => {
     fake()
     const db = fakeDb()

@@ -111,7 +111,8 @@ class Group<R> {
   ) {}
 }
 
-/** A group's rows inside a batch: rows[start, end). */
+const noop = () => {}
+
 /**
  * A batch refused with a misconfigured-class error (28, 3D, 3F, 42, 0A) is
  * split like one refused for its data, but its verdict waits: if any part
@@ -141,6 +142,7 @@ function joinSuspects<R>(suspects: Probe<R>['suspects']): [R[], Span<R>[]] {
   return [rows, spans]
 }
 
+/** A group's rows inside a batch: rows[start, end). */
 interface Span<R> {
   group: Group<R>
   start: number
@@ -371,13 +373,20 @@ export class BatchQueue<T, R> {
 
   private admit(group: Group<R>): void {
     group.state = 'queued'
-    this.items.push(group)
     this.queued += group.rows.length
     this.counters.enqueued += group.rows.length
     if (group.awaitCommit) {
+      this.items.push(group)
       this.urgent++
       this.open.add(group)
     } else {
+      // Answered at once: its events are then each on their own, so a row
+      // the database refuses is rejected alone, never the acknowledged rows beside it.
+      for (const row of group.rows) {
+        const one = new Group([row], false, noop)
+        one.state = 'queued'
+        this.items.push(one)
+      }
       clearTimeout(group.timer)
       group.resolve({ status: 'queued' })
     }
@@ -662,6 +671,12 @@ export class BatchQueue<T, R> {
   private refuse(group: Group<R>, error: unknown): void {
     const n = group.rows.length
     this.settle(n, 'rejected')
+    if (!group.awaitCommit) {
+      // an event acknowledged from memory (one row, see admit): rejected like a logged one
+      for (const row of group.rows) this.reject(row, error)
+      this.finish(group, { status: 'refused', index: 0, reason: errorText(error) })
+      return
+    }
     this.counters.rejected += n
     const reason = errorText(error)
     let index: number | null = n === 1 ? 0 : null
