@@ -277,7 +277,8 @@ function stringValues(s: Schema, name: string): BodyValue[] {
     { value: {}, refuse: 'not a string' },
     { value: { raw: '"\\ud800"' }, refuse: 'a lone surrogate' },
     { value: { raw: '"a\\udfffb"' }, refuse: 'a lone surrogate' },
-    { value: { raw: '"a\\u0000b"' }, refuse: 'NUL in a value' },
+    // NUL in event text is removed, as the README says (Postgres text cannot hold it); in filters, keys and times it is refused
+    { value: { raw: '"a\\u0000b"' } },
     { value: '😀\uffff' },
     { value: HUGE, ...(s.maxLength || s.pattern ? { refuse: 'too long' } : {}) },
     { value: '' },
@@ -314,7 +315,7 @@ const EXTRA_VALUES: BodyValue[] = [
   { value: { raw: '{"\\ud800":1}' }, refuse: 'a lone surrogate in a key' },
   { value: { raw: '{"a":"\\ud800"}' }, refuse: 'a lone surrogate' },
   { value: { raw: '{"a\\u0000":1}' }, refuse: 'NUL in a key' },
-  { value: { raw: '{"a":"\\u0000"}' }, refuse: 'NUL in a value' },
+  { value: { raw: '{"a":"\\u0000"}' } },
   { value: { raw: '{"n":1e309}' } },
   { value: { raw: '{"n":-0,"m":18446744073709551616,"f":1.7976931348623157e308}' } },
   { value: { raw: '{"__proto__":{"polluted":1},"constructor":{"prototype":1}}' } },

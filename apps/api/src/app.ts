@@ -62,6 +62,14 @@ export function createApp(deps: AppDeps) {
   const app = new OpenAPIHono({ defaultHook })
   app.use('*', auditContext({ trustProxy: deps.trustProxy ?? false }))
   app.use('*', metrics.httpMiddleware)
+  // No endpoint takes a parameter named __proto__, and a validator would never see it: copying the
+  // query into an object sets the prototype instead of a key, so the unknown-parameter check misses it.
+  app.use('/api/*', async (c, next) => {
+    if (new URL(c.req.url).searchParams.has('__proto__')) {
+      throw new ApiError(422, [{ loc: ['query', '__proto__'], msg: 'Extra inputs are not permitted', type: 'extra_forbidden' }])
+    }
+    await next()
+  })
   app.use(
     '/api/*',
     bodyLimit({
