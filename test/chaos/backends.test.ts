@@ -6,9 +6,9 @@
  * (item 8). The service isolates what it must, keeps every acknowledged
  * event, and goes on reading and writing.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { clusterUnavailable, startCluster, type ChaosCluster } from './cluster.ts'
-import { IDLE_WITHIN_MS, call, checkScenario, freshDatabase, health, sleep, startChaosServer, startLoad, stopAllServers, waitIdle, waitRecovered } from './harness.ts'
+import { describe, expect, it } from 'vitest'
+import { clusterUnavailable, type ChaosCluster } from './cluster.ts'
+import { IDLE_WITHIN_MS, call, checkScenario, freshDatabase, health, sleep, startChaosServer, startLoad, withSuiteCluster, waitIdle, waitRecovered } from './harness.ts'
 
 const unavailable = clusterUnavailable()
 if (unavailable) console.warn(`chaos: backend fault scenarios skipped: ${unavailable}`)
@@ -37,14 +37,8 @@ end $$;
 create trigger chaos_poison before insert on public.audit_events for each row execute function public.chaos_poison();`
 
 describe.skipIf(unavailable !== undefined)('chaos: backend faults', () => {
-  let cluster: ChaosCluster
-  beforeAll(async () => {
-    cluster = await startCluster()
-  })
-  afterAll(async () => {
-    await stopAllServers()
-    await cluster?.destroy()
-  })
+  let cluster!: ChaosCluster
+  withSuiteCluster((c) => (cluster = c))
 
   it('keeps every event when its writers are terminated mid-COPY, ten times', async () => {
     const name = 'terminate_writers'

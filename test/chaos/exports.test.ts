@@ -7,9 +7,9 @@
  * keeps every acknowledged event, and the service still lists within 2 s.
  */
 import http from 'node:http'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { clusterUnavailable, startCluster, type ChaosCluster } from './cluster.ts'
-import { CHAOS_KEY, IDLE_WITHIN_MS, checkScenario, freshDatabase, makeEvents, mergeRecords, newRecord, sendBatch, sleep, startChaosServer, startLoad, stopAllServers, waitIdle } from './harness.ts'
+import { describe, expect, it } from 'vitest'
+import { clusterUnavailable, type ChaosCluster } from './cluster.ts'
+import { CHAOS_KEY, IDLE_WITHIN_MS, checkScenario, freshDatabase, makeEvents, mergeRecords, newRecord, sendBatch, sleep, startChaosServer, startLoad, withSuiteCluster, waitIdle } from './harness.ts'
 
 const unavailable = clusterUnavailable()
 if (unavailable) console.warn(`chaos: export scenarios skipped: ${unavailable}`)
@@ -102,14 +102,8 @@ function wrong(o: Outcome, smallCount: number): string | undefined {
 }
 
 describe.skipIf(unavailable !== undefined)('chaos: exports', () => {
-  let cluster: ChaosCluster
-  beforeAll(async () => {
-    cluster = await startCluster()
-  })
-  afterAll(async () => {
-    await stopAllServers()
-    await cluster?.destroy()
-  })
+  let cluster!: ChaosCluster
+  withSuiteCluster((c) => (cluster = c))
 
   it('answers 300 mixed exports while ingest runs, and nothing stays wedged (items 2, 3)', async () => {
     const name = 'exports'

@@ -11,7 +11,9 @@ import os from 'node:os'
 import path from 'node:path'
 import { randomUUID } from 'node:crypto'
 import { freePort, startServer, type RunningServer } from '../server-process.ts'
-import type { ChaosCluster } from './cluster.ts'
+import { afterAll, beforeAll } from 'vitest'
+import type { QueueStats } from '@audit/core'
+import { startCluster, type ChaosCluster } from './cluster.ts'
 
 /** The admin key every chaos server is started with (AUDIT_API_KEYS). */
 export const CHAOS_KEY = 'chaos-admin-key-0123456789abcdef'
@@ -185,16 +187,8 @@ function failureName(err: unknown): string {
   return e?.cause?.code ?? e?.code ?? e?.name ?? 'error'
 }
 
-/** The `queue` object of GET /health. */
-export interface QueueFigures {
-  enqueued: number
-  written: number
-  failed: number
-  retried: number
-  dropped: number
-  rejected: number
-  queueDepth: number
-}
+/** The `queue` object of GET /health (the library's own counters). */
+export type QueueFigures = Omit<QueueStats, 'lastFlushMs'>
 
 export async function health(server: { url: string }, timeoutMs = 5000): Promise<{ status: number | string; queue?: QueueFigures; database?: string }> {
   const r = await call(server, 'health', { timeoutMs, headers: {} })
@@ -544,4 +538,25 @@ function report(row: ScenarioRow): void {
 export async function freshDatabase(cluster: ChaosCluster, name: string): Promise<{ url: string; db: Db }> {
   const url = await cluster.createDatabase(name)
   return { url, db: { query: (text, params) => cluster.query(text, params, name) } }
+}
+
+/**
+ * A cluster for the describe block it is called in: started before its
+ * tests, and after them every server the block started is stopped and the
+ * cluster destroyed. `use` receives it.
+ *
+ * @example
+ * let cluster!: ChaosCluster
+ * withSuiteCluster((c) => (cluster = c))
+ */
+export function withSuiteCluster(use: (cluster: ChaosCluster) => void): void {
+  let cluster: ChaosCluster | undefined
+  beforeAll(async () => {
+    cluster = await startCluster()
+    use(cluster)
+  })
+  afterAll(async () => {
+    await stopAllServers()
+    await cluster?.destroy()
+  })
 }

@@ -5,22 +5,16 @@
  * service recovers by itself, and every acknowledged event is in the
  * database.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { clusterUnavailable, startCluster, type ChaosCluster } from './cluster.ts'
-import { call, checkScenario, freshDatabase, makeEvents, newRecord, sendBatch, sleep, startChaosServer, startLoad, stopAllServers, waitRecovered } from './harness.ts'
+import { describe, expect, it } from 'vitest'
+import { clusterUnavailable, type ChaosCluster } from './cluster.ts'
+import { call, checkScenario, freshDatabase, makeEvents, newRecord, sendBatch, sleep, startChaosServer, startLoad, withSuiteCluster, waitRecovered } from './harness.ts'
 
 const unavailable = clusterUnavailable()
 if (unavailable) console.warn(`chaos: database outage scenarios skipped: ${unavailable}`)
 
 describe.skipIf(unavailable !== undefined)('chaos: database outages', () => {
-  let cluster: ChaosCluster
-  beforeAll(async () => {
-    cluster = await startCluster()
-  })
-  afterAll(async () => {
-    await stopAllServers()
-    await cluster?.destroy()
-  })
+  let cluster!: ChaosCluster
+  withSuiteCluster((c) => (cluster = c))
 
   async function outage(name: string, downMs: number, how: 'stopped' | 'frozen' = 'stopped') {
     const { url, db } = await freshDatabase(cluster, name)
