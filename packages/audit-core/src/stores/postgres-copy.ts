@@ -111,13 +111,13 @@ export function exportCsv(pool: pg.Pool, filters: EventFilters, order: SortOrder
 }
 
 /**
- * COPYs the rows in one transaction. False when a row needs the insert
- * function: the server refused the batch for its data (a re-sent id, a bad
- * value: the insert function skips the first and names the second), or a
- * row has no id or timestamp. Any other error is thrown as it came. The
- * connection goes back to the pool only after a clean COMMIT or ROLLBACK;
- * after anything else (a lost socket, a timeout, a failed rollback) it is
- * destroyed.
+ * COPYs the rows: one statement, so one transaction by itself (all the rows
+ * or none). False when a row needs the insert function: the server refused
+ * the batch for its data (a re-sent id, a bad value: the insert function
+ * skips the first and names the second), or a row has no id or timestamp.
+ * Any other error is thrown as it came. A COPY the server refused leaves its
+ * connection ready for the next statement, and goes back to the pool; after
+ * anything else (a lost socket, a timeout) the connection is destroyed.
  */
 export async function copyEvents(pool: pg.Pool, rows: readonly EventRow[]): Promise<boolean> {
   const text = copyText(rows)
@@ -125,24 +125,19 @@ export async function copyEvents(pool: pg.Pool, rows: readonly EventRow[]): Prom
   const client = await pool.connect()
   let clean = false
   try {
-    await client.query('begin')
-    try {
-      const stream = client.query(copyFrom(COPY_EVENTS_SQL))
-      await new Promise<void>((resolve, reject) => {
-        stream.once('error', reject)
-        stream.once('finish', resolve)
-        stream.end(text)
-      })
-      const done = await client.query('commit')
-      clean = true
-      return done.command === 'COMMIT'
-    } catch (err) {
-      if (!refusedByServer(err)) throw err
-      await client.query('rollback')
-      clean = true
-      if (isDataSqlState((err as { code: string }).code)) return false
-      throw err
-    }
+    const stream = client.query(copyFrom(COPY_EVENTS_SQL))
+    await new Promise<void>((resolve, reject) => {
+      stream.once('error', reject)
+      stream.once('finish', resolve)
+      stream.end(text)
+    })
+    clean = true
+    return true
+  } catch (err) {
+    if (!refusedByServer(err)) throw err
+    clean = true
+    if (isDataSqlState((err as { code: string }).code)) return false
+    throw err
   } finally {
     client.release(clean ? undefined : true)
   }
