@@ -6,8 +6,8 @@
  */
 import Papa from 'papaparse'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { EVENT_COLUMNS, openPgliteStore, openPostgresStore, type AuditStore, type EventFilters, type EventRow } from '@audit/core'
-import { createTestDatabase, describeEngine, referenceFilter, referenceSort, seedEvents, type TestDatabase } from '@audit/core/testing'
+import { EVENT_COLUMNS, type EventFilters, type EventRow } from '@audit/core'
+import { referenceFilter, referenceSort, seedEvents, storeEngines } from '@audit/core/testing'
 import { testApp } from '../apps/api/src/test-support.ts'
 
 const NOW = Date.parse('2026-11-20T12:00:00.000Z')
@@ -46,16 +46,7 @@ const cases: Case[] = [
   ['nothing matches', 'operation_type=none_such', { operation_type: ['none_such'] }],
 ]
 
-const engines: [string, () => Promise<{ store: AuditStore; done: () => Promise<void> }>][] = [
-  ['pglite', async () => ({ store: await openPgliteStore({ dataDir: 'memory://' }), done: async () => {} })],
-  [
-    `postgres store on ${describeEngine()}`,
-    async () => {
-      const db: TestDatabase = await createTestDatabase()
-      return { store: await openPostgresStore({ databaseUrl: db.url, ...db.storeOptions }), done: () => db.drop() }
-    },
-  ],
-]
+const engines = storeEngines()
 
 for (const [engine, open] of engines) {
   describe(`API filters over 2,000 events: ${engine}`, () => {

@@ -7,8 +7,7 @@
  * on a Postgres server (where NUL in a filter used to answer 500).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { openPgliteStore, openPostgresStore, type AuditStore } from '@audit/core'
-import { createTestDatabase, describeEngine, type TestDatabase } from '@audit/core/testing'
+import { storeEngines } from '@audit/core/testing'
 import { testApp } from '../apps/api/src/test-support.ts'
 import { DEFAULT_VIEW, apiFilters, type ViewState } from '../apps/web/src/features/events/filters.ts'
 import { toQuery } from '../apps/web/src/lib/api-client.ts'
@@ -84,16 +83,7 @@ const hostileBodies: [string, string][] = [
   ['an unknown field', withRaw('level', '"INFO"')],
 ]
 
-const engines: [string, () => Promise<{ store: AuditStore; done: () => Promise<void> }>][] = [
-  ['pglite', async () => ({ store: await openPgliteStore({ dataDir: 'memory://' }), done: async () => {} })],
-  [
-    `postgres store on ${describeEngine()}`,
-    async () => {
-      const db: TestDatabase = await createTestDatabase()
-      return { store: await openPostgresStore({ databaseUrl: db.url, ...db.storeOptions }), done: () => db.drop() }
-    },
-  ],
-]
+const engines = storeEngines()
 
 for (const [engine, open] of engines) {
   describe(`bad input on ${engine}`, () => {

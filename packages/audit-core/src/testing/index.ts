@@ -1,4 +1,4 @@
-export { createTestDatabase, describeEngine } from './postgres.ts'
+export { createTestDatabase, describeEngine, storeEngines } from './postgres.ts'
 export type { TestDatabase } from './postgres.ts'
 export { seedEvents, mulberry32, SEED_SOURCES, SEED_OPERATIONS, SEED_OPERATORS, SEED_TENANTS } from './seed.ts'
 export { referenceFilter, referenceSort } from './reference.ts'

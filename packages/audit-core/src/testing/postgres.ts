@@ -2,7 +2,9 @@ import { randomBytes } from 'node:crypto'
 import { PGlite } from '@electric-sql/pglite'
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket'
 import pg from 'pg'
-import type { PostgresStoreOptions } from '../stores/postgres-store.ts'
+import { openPgliteStore } from '../stores/pglite-store.ts'
+import { openPostgresStore, type PostgresStoreOptions } from '../stores/postgres-store.ts'
+import type { AuditStore } from '../stores/store.ts'
 
 export interface TestDatabase {
   /** A connection string for postgres.js / psql. */
@@ -81,4 +83,26 @@ export async function createTestDatabase(): Promise<TestDatabase> {
 /** Where the tests run, for the log: CI must show both engines ran. */
 export function describeEngine(): string {
   return process.env.TEST_DATABASE_URL ? 'postgres server (TEST_DATABASE_URL)' : 'pglite (no TEST_DATABASE_URL)'
+}
+
+/**
+ * The two ways the API's own tests run a store: PGlite in memory, and the
+ * postgres store on a fresh test database (the server with
+ * TEST_DATABASE_URL, else PGlite over the wire). Each `open` gives the
+ * store and what removes it.
+ *
+ * @example
+ * for (const [engine, open] of storeEngines()) describe(`… on ${engine}`, () => { … })
+ */
+export function storeEngines(): [string, () => Promise<{ store: AuditStore; done: () => Promise<void> }>][] {
+  return [
+    ['pglite', async () => ({ store: await openPgliteStore({ dataDir: 'memory://' }), done: async () => {} })],
+    [
+      `postgres store on ${describeEngine()}`,
+      async () => {
+        const db = await createTestDatabase()
+        return { store: await openPostgresStore({ databaseUrl: db.url, ...db.storeOptions }), done: () => db.drop() }
+      },
+    ],
+  ]
 }
