@@ -25,7 +25,7 @@ export function eventsPageSql(query: EventQuery): { text: string; params: unknow
 }
 
 /**
- * A store over a direct SQL connection (postgres.js or PGlite): it calls the
+ * A store over a direct SQL connection (node-postgres or PGlite): it calls the
  * migration's functions with JSON arguments, exactly as the supabase store
  * does over RPC.
  */

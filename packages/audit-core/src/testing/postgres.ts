@@ -7,7 +7,7 @@ import { openPostgresStore, type PostgresStoreOptions } from '../stores/postgres
 import type { AuditStore } from '../stores/store.ts'
 
 export interface TestDatabase {
-  /** A connection string for postgres.js / psql. */
+  /** A connection string for node-postgres / psql. */
   url: string
   /** `server`: a fresh database on TEST_DATABASE_URL's server; `pglite`: PGlite served over the wire protocol. */
   engine: 'server' | 'pglite'
