@@ -2,7 +2,7 @@ import type pg from 'pg'
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams'
 import { CSV_HEADER } from '../csv.ts'
 import { EVENT_COLUMNS, type EventRow } from '../schema/event.ts'
-import { isDataSqlState } from './store.ts'
+import { isDataSqlState, isSqlState } from './store.ts'
 import type { EventFilters, SortOrder } from '../schema/query.ts'
 
 // The postgres store's COPY paths (pg-copy-streams): batches in (copyEvents) and the CSV export out (exportCsv).
@@ -146,5 +146,5 @@ export async function copyEvents(pool: pg.Pool, rows: readonly EventRow[]): Prom
 /** A statement's error from the server, after which the session goes on (not FATAL, not a lost connection). */
 function refusedByServer(err: unknown): boolean {
   const e = err as { code?: unknown; severity?: unknown } | null
-  return typeof e?.code === 'string' && /^[0-9A-Z]{5}$/.test(e.code) && e.severity === 'ERROR'
+  return isSqlState(e?.code) && e?.severity === 'ERROR'
 }

@@ -85,24 +85,21 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
           throw unavailableUnlessData(err)
         }
       },
+      // unwrapped: the queue classifies a write's error by its SQLSTATE
+      write: async (text, params) => (await pools.write.query(text, params)).rows as never,
     },
     () => endPools(pools),
   )
-  const insertFunction = async (rows: Parameters<AuditStore['insertEvents']>[0]) => {
-    if (rows.length === 0) return 0
-    const r = await pools.write.query<{ n: number }>('select public.audit_insert_events($1::text::json) as n', [JSON.stringify(rows)])
-    return Number(r.rows[0]?.n ?? 0)
+  if (options.copy !== false) {
+    const insertFunction = store.insertEvents
+    store.insertEvents = async (rows) => {
+      if (rows.length === 0) return 0
+      // A COPY refused for a duplicate id (a re-sent batch) writes
+      // nothing; the insert function then skips the ids already there.
+      return (await copyEvents(pools.write, rows)) ? rows.length : insertFunction(rows)
+    }
+    store.exportCsv = (filters, order) => exportCsv(pools.export, filters, order)
   }
-  store.insertEvents =
-    options.copy === false
-      ? insertFunction
-      : async (rows) => {
-          if (rows.length === 0) return 0
-          // A COPY refused for a duplicate id (a re-sent batch) writes
-          // nothing; the insert function then skips the ids already there.
-          return (await copyEvents(pools.write, rows)) ? rows.length : insertFunction(rows)
-        }
-  if (options.copy !== false) store.exportCsv = (filters, order) => exportCsv(pools.export, filters, order)
   return Object.assign(store, { pools })
 }
 

@@ -5,6 +5,8 @@ import { NO_TOTAL, isDataSqlState, toAuditEvent, type AuditStore, type StoreKind
 /** The one thing the SQL stores need from a driver: a parameterised query. */
 export interface SqlClient {
   query<R = Record<string, unknown>>(text: string, params: unknown[]): Promise<R[]>
+  /** Runs the batch writes, when they have connections of their own (default: `query`). */
+  write?<R = Record<string, unknown>>(text: string, params: unknown[]): Promise<R[]>
 }
 
 /**
@@ -34,7 +36,7 @@ export function createSqlStore(kind: StoreKind, client: SqlClient, close: () => 
     kind,
     async insertEvents(rows: readonly EventRow[]) {
       if (rows.length === 0) return 0
-      const [r] = await client.query<{ n: number }>('select public.audit_insert_events($1::text::json) as n', [
+      const [r] = await (client.write ?? client.query)<{ n: number }>('select public.audit_insert_events($1::text::json) as n', [
         JSON.stringify(rows),
       ])
       return Number(r?.n ?? 0)

@@ -93,12 +93,16 @@ export const NO_TOTAL: TotalJson = { total: -1, exact: true }
  * sqlStateKind('ECONNREFUSED') // 'transient'
  */
 export function sqlStateKind(code: unknown): 'data' | 'transient' | 'misconfigured' {
-  // A SQLSTATE is five digits or capitals; no class starts with E, so Node's EPIPE or EPERM is not one.
-  if (typeof code !== 'string' || !/^[0-9A-DF-Z][0-9A-Z]{4}$/.test(code)) return 'transient'
+  if (!isSqlState(code)) return 'transient'
   const cls = code.slice(0, 2)
   if (MISCONFIGURED_CLASSES.has(cls)) return 'misconfigured'
   if (TRANSIENT_CLASSES.has(cls)) return 'transient'
   return 'data'
+}
+
+/** True for a SQLSTATE: five digits or capitals; no class starts with E, so Node's EPIPE or EPERM is not one. */
+export function isSqlState(code: unknown): code is string {
+  return typeof code === 'string' && /^[0-9A-DF-Z][0-9A-Z]{4}$/.test(code)
 }
 
 const TRANSIENT_CLASSES: ReadonlySet<string> = new Set(['08', '25', '26', '40', '53', '55', '57', '58', '72'])
