@@ -94,7 +94,9 @@ export interface AuditLogger {
    * Takes events that were already validated (the HTTP ingest path) as one
    * request: all of them are written or none. They share batches with other
    * requests (group commit) and are never split across batches. Resolves
-   * `written` once every one is committed (or `queued` with `respondAsync`),
+   * `written` once every one is committed; with `respondAsync`, `queued` at
+   * once, and the events are then each on their own (a row the database
+   * refuses is rejected alone);
    * `refused` when the database refused one of them for its data (none is
    * written), `unavailable` when there was no room, or no commit, within
    * the wait (none is written, nor ever will be: they are withdrawn). Never

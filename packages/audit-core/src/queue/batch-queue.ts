@@ -125,10 +125,15 @@ interface Probe<R> {
   suspects: { rows: R[]; spans: Span<R>[]; error: unknown }[]
 }
 
+/** The request whose rows are the whole batch, if one is. */
+function wholeGroup<R>(rows: R[], spans: Span<R>[]): Group<R> | undefined {
+  const only = spans[0]
+  return spans.length === 1 && only !== undefined && only.start === 0 && only.end === rows.length ? only.group : undefined
+}
+
 /** One row, or one request's rows: what a split cannot divide further. */
 function isLeaf<R>(rows: R[], spans: Span<R>[]): boolean {
-  const only = spans[0]
-  return rows.length === 1 || (spans.length === 1 && only !== undefined && only.start === 0 && only.end === rows.length)
+  return rows.length === 1 || wholeGroup(rows, spans) !== undefined
 }
 
 /** The suspects of a probe as one batch again. */
@@ -577,8 +582,9 @@ export class BatchQueue<T, R> {
       for (const s of spans) s.group.state = 'held'
       // a sender whose wait ended during the attempt is told now, and its rows leave the batch
       ;[rows, spans] = this.prune(rows, spans)
+      if (rows.length === 0) return false
       if (this.isDataError(error)) return this.split(rows, spans, error, attempt, probe)
-      if (rows.length > 0 && this.isMisconfigured(error)) {
+      if (this.isMisconfigured(error)) {
         // The store, or one row (a trigger raising 42501, say)? Rows that write alone say it was a row.
         if (probe) {
           if (isLeaf(rows, spans)) {
@@ -622,9 +628,9 @@ export class BatchQueue<T, R> {
   /** A data error: halve the batch (never inside a request) until the bad event or request is alone, and reject it. */
   private async split(rows: R[], spans: Span<R>[], error: unknown, attempt: number, probe?: Probe<R>): Promise<boolean> {
     if (rows.length === 0) return false
-    const only = spans[0]
-    if (spans.length === 1 && only && only.start === 0 && only.end === rows.length) {
-      this.refuse(only.group, error)
+    const whole = wholeGroup(rows, spans)
+    if (whole) {
+      this.refuse(whole, error)
       return false
     }
     if (rows.length === 1) {
