@@ -83,13 +83,16 @@ export function createApp(deps: AppDeps) {
     }),
   )
 
-  app.route('/api/v1/audit/events/export', exportRoutes({
+  app.route(
+    '/api/v1/audit/events/export',
+    exportRoutes({
       store: deps.store,
       auth,
       maxRows: deps.exportMaxRows ?? 1_000_000,
       concurrency: deps.exportConcurrency ?? DEFAULT_EXPORT_CONNECTIONS,
       idleTimeoutMs: deps.exportIdleTimeoutMs ?? DEFAULT_EXPORT_IDLE_TIMEOUT_MS,
-    }),)
+    }),
+  )
   app.route('/api/v1/audit/events', eventsRoutes({ audit: deps.audit, store: deps.store, auth, countCap: deps.countCap ?? DEFAULT_COUNT_CAP }))
   app.route('/api/v1/audit/stats', statsRoutes({ store: deps.store, auth }))
   app.route(

@@ -80,12 +80,13 @@ function pagedExport(store: AuditStore, filters: EventFilters, order: SortOrder,
 export function exportSlots(max: number, idleMs: number) {
   let active = 0
   return {
-    get active() {
-      return active
+    /** Every slot is taken: an export asked for now would be refused. */
+    get full() {
+      return active >= max
     },
     /** The stream, holding a slot until it is done; null when every slot is taken. */
     hold(open: () => ReadableStream<Uint8Array>): ReadableStream<Uint8Array> | null {
-      if (active >= max) return null
+      if (this.full) return null
       active++
       let held = true
       const free = () => {
@@ -149,7 +150,7 @@ export function exportRoutes(deps: ExportDeps) {
   app.openapi(route, async (c) => {
     const p = c.req.valid('query')
     const filters = toFilters(p, extraFilters(p))
-    if (c.req.method !== 'HEAD' && slots.active >= deps.concurrency) throw busy()
+    if (c.req.method !== 'HEAD' && slots.full) throw busy()
     const capped = await deps.store.queryEvents({ filters, limit: 0, countCap: deps.maxRows })
     if (!capped.totalExact) {
       const exact = await deps.store.queryEvents({ filters, limit: 0 })
