@@ -1,0 +1,195 @@
+/**
+ * @audit/core as a user gets it: `pnpm pack`, installed from the tarball
+ * with npm into a project outside the workspace, its consumer code
+ * type-checked (strict, NodeNext and Bundler resolution) and run with plain
+ * `node`: one tiny app per framework records events with the library's
+ * middleware, `auditOperation` and `logEvent` into PGlite and into Postgres,
+ * and reads them back through the store.
+ */
+import { spawn } from 'node:child_process'
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { AuditEvent } from '@audit/core'
+import { createTestDatabase, describeEngine, type TestDatabase } from '@audit/core/testing'
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url))
+const CORE = path.join(ROOT, 'packages/audit-core')
+const FIXTURES = fileURLToPath(new URL('./fixtures', import.meta.url))
+const PNPM = ['npx', '-y', 'pnpm@10.34.9']
+const FRAMEWORKS = ['hono'] as const
+/** One tsc or one app run; minutes only on a machine busy with other work. */
+const STEP_TIMEOUT = 180_000
+
+/** What the consumer installs beside the tarball; each at the version the workspace pins. */
+const CONSUMER_DEPENDENCIES = ['typescript', '@types/node', 'pg', '@electric-sql/pglite', 'hono', '@hono/node-server']
+
+interface Result {
+  responses: { path: string; status: number; requestId: string | null; body: string }[]
+  events: AuditEvent[]
+  total: number
+  byId: (AuditEvent | null)[]
+}
+
+/** Runs a command to its end; never throws, the caller asserts on the outcome. */
+function run(command: string, args: string[], options: { cwd: string; env?: Record<string, string> }): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(command, args, { cwd: options.cwd, env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] })
+    let output = ''
+    child.stdout.on('data', (d) => (output += d))
+    child.stderr.on('data', (d) => (output += d))
+    child.on('error', (err) => resolve({ code: null, output: `${output}${err.message}` }))
+    child.on('close', (code) => resolve({ code, output }))
+  })
+}
+
+async function mustRun(what: string, command: string, args: string[], options: { cwd: string; env?: Record<string, string> }): Promise<string> {
+  const r = await run(command, args, options)
+  if (r.code !== 0) throw new Error(`${what} failed (exit ${r.code}): ${command} ${args.join(' ')}\n${r.output}`)
+  return r.output
+}
+
+/** The version of `name` the workspace pins (the library's manifest first, then the root's). */
+async function workspaceVersions(names: string[]): Promise<Record<string, string>> {
+  const manifests = await Promise.all([CORE, ROOT].map(async (dir) => JSON.parse(await readFile(path.join(dir, 'package.json'), 'utf8'))))
+  return Object.fromEntries(
+    names.map((name) => {
+      const version = manifests.map((m) => m.dependencies?.[name] ?? m.devDependencies?.[name]).find(Boolean)
+      if (!version) throw new Error(`the workspace pins no version of ${name}`)
+      return [name, version]
+    }),
+  )
+}
+
+let project: string
+let tmp: string
+let nodeNextCheck: { code: number | null; output: string }
+const timings: Record<string, number> = {}
+
+async function timed<T>(step: string, fn: () => Promise<T>): Promise<T> {
+  const t0 = performance.now()
+  try {
+    return await fn()
+  } finally {
+    timings[step] = Math.round(performance.now() - t0)
+  }
+}
+
+beforeAll(async () => {
+  tmp = await mkdtemp(path.join(os.tmpdir(), 'audit-consumer-'))
+  project = path.join(tmp, 'app')
+  await timed('build', () => mustRun('building @audit/core', path.join(ROOT, 'node_modules/.bin/tsc'), ['-b', 'packages/audit-core/tsconfig.build.json'], { cwd: ROOT }))
+  await timed('pack', () => mustRun('pnpm pack', PNPM[0] as string, [...PNPM.slice(1), 'pack', '--pack-destination', tmp], { cwd: CORE }))
+  const tarball = (await readdir(tmp)).find((f) => f.endsWith('.tgz'))
+  if (!tarball) throw new Error(`pnpm pack left no tarball in ${tmp}`)
+  await cp(FIXTURES, project, { recursive: true })
+  const dependencies = { '@audit/core': `file:../${tarball}`, ...(await workspaceVersions(CONSUMER_DEPENDENCIES)) }
+  await writeFile(path.join(project, 'package.json'), JSON.stringify({ name: 'audit-consumer', private: true, type: 'module', dependencies }, null, 2))
+  await timed('install', () => mustRun('npm install', 'npm', ['install', '--no-audit', '--no-fund', '--prefer-offline'], { cwd: project }))
+  // Emits out/ even when there are type errors, so that the apps still run and the type test reports them.
+  nodeNextCheck = await timed('tsc NodeNext', () => run(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.nodenext.json'], { cwd: project }))
+}, 600_000)
+
+afterAll(async () => {
+  console.log(`consumer test: ${Object.entries(timings).map(([k, ms]) => `${k} ${(ms / 1000).toFixed(1)} s`).join(', ')}; Postgres on ${describeEngine()}`)
+  if (tmp) await rm(tmp, { recursive: true, force: true })
+})
+
+describe('consumer type-check (strict)', () => {
+  it('compiles under module/moduleResolution NodeNext', () => {
+    expect(nodeNextCheck.output).toBe('')
+    expect(nodeNextCheck.code).toBe(0)
+  })
+
+  it('compiles under module ESNext, moduleResolution Bundler', async () => {
+    const r = await timed('tsc Bundler', () => run(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.bundler.json'], { cwd: project }))
+    expect(r.output).toBe('')
+    expect(r.code).toBe(0)
+  }, STEP_TIMEOUT)
+})
+
+/** Runs one framework's app against a store and returns what it saw. */
+async function runApp(framework: string, env: Record<string, string>): Promise<Result> {
+  const result = path.join(tmp, `${framework}-${env.CONSUMER_STORE}.json`)
+  await timed(`${framework} on ${env.CONSUMER_STORE}`, () =>
+    mustRun(`the ${framework} app`, process.execPath, ['out/run.js', framework], { cwd: project, env: { ...env, CONSUMER_RESULT: result } }),
+  )
+  return JSON.parse(await readFile(result, 'utf8'))
+}
+
+function expectRecorded(framework: string, r: Result): void {
+  const [ok, fail, login] = r.responses
+  expect(r.responses.map((x) => [x.path, x.status])).toEqual([
+    ['/downloads/AAPL', 200],
+    ['/downloads/FAIL', 500],
+    ['/login', 200],
+  ])
+  expect(JSON.parse(ok!.body)).toEqual({ downloaded: 3 })
+  // the request id the client sent is echoed; one it did not send is made up and still returned
+  expect(ok!.requestId).toBe(`${framework}-ok`)
+  expect(fail!.requestId).toBe(`${framework}-fail`)
+  expect(login!.requestId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
+
+  expect(r.total).toBe(3)
+  const byRequest = new Map(r.events.map((e) => [e.request_id, e]))
+  const common = { source: `consumer-${framework}`, ip_address: '127.0.0.1', user_agent: 'consumer-test/1' }
+  const downloaded = byRequest.get(`${framework}-ok`)
+  expect(downloaded).toMatchObject({
+    ...common,
+    operation_type: 'stock_price_download',
+    result: 'success',
+    severity: 'info',
+    operator: 'ana@example.com',
+    resource_type: 'symbol',
+    resource_id: 'AAPL',
+    extra_info: { symbol: 'AAPL', records_count: 3, duration_ms: expect.any(Number) },
+  })
+  expect(byRequest.get(`${framework}-fail`)).toMatchObject({
+    ...common,
+    operation_type: 'stock_price_download',
+    result: 'failure',
+    severity: 'error',
+    operator: 'ana@example.com',
+    resource_id: 'FAIL',
+    message: 'upstream refused FAIL',
+    extra_info: { symbol: 'FAIL', duration_ms: expect.any(Number), error: { name: 'Error', message: 'upstream refused FAIL' } },
+  })
+  expect(byRequest.get(login!.requestId)).toMatchObject({
+    ...common,
+    operation_type: 'user_login',
+    result: 'success',
+    operator: 'bob@example.com',
+    message: 'signed in',
+  })
+  // getEvent reads each one back the same
+  expect(r.byId).toEqual(r.events)
+}
+
+describe('consumer apps on PGlite (embedded, a temporary data dir)', () => {
+  for (const framework of FRAMEWORKS) {
+    it(`${framework}: records and reads back`, async () => {
+      const dataDir = path.join(tmp, `pglite-${framework}`)
+      await mkdir(dataDir)
+      expectRecorded(framework, await runApp(framework, { CONSUMER_STORE: 'pglite', CONSUMER_DATA_DIR: dataDir }))
+    }, STEP_TIMEOUT)
+  }
+})
+
+describe(`consumer apps on the Postgres store (${describeEngine()})`, () => {
+  let db: TestDatabase
+  beforeAll(async () => {
+    db = await createTestDatabase()
+  })
+  afterAll(async () => {
+    await db?.drop()
+  })
+
+  for (const framework of FRAMEWORKS) {
+    it(`${framework}: records and reads back`, async () => {
+      const env = { CONSUMER_STORE: 'postgres', CONSUMER_DATABASE_URL: db.url, CONSUMER_STORE_OPTIONS: JSON.stringify(db.storeOptions) }
+      expectRecorded(framework, await runApp(framework, env))
+    }, STEP_TIMEOUT)
+  }
+})
