@@ -19,12 +19,26 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 const CORE = path.join(ROOT, 'packages/audit-core')
 const FIXTURES = fileURLToPath(new URL('./fixtures', import.meta.url))
 const PNPM = ['npx', '-y', 'pnpm@10.34.9']
-const FRAMEWORKS = ['hono'] as const
+const FRAMEWORKS = ['hono', 'express'] as const
 /** One tsc or one app run; minutes only on a machine busy with other work. */
 const STEP_TIMEOUT = 180_000
 
-/** What the consumer installs beside the tarball; each at the version the workspace pins. */
-const CONSUMER_DEPENDENCIES = ['typescript', '@types/node', 'pg', '@electric-sql/pglite', 'hono', '@hono/node-server']
+/**
+ * What the consumer installs beside the tarball, each at the version the
+ * workspace pins: the two store drivers it uses (optional peers of the
+ * library), and each framework.
+ */
+const CONSUMER_DEPENDENCIES = [
+  'typescript',
+  '@types/node',
+  'pg',
+  '@types/pg',
+  '@electric-sql/pglite',
+  'hono',
+  '@hono/node-server',
+  'express',
+  '@types/express',
+]
 
 interface Result {
   responses: { path: string; status: number; requestId: string | null; body: string }[]
@@ -80,8 +94,13 @@ async function timed<T>(step: string, fn: () => Promise<T>): Promise<T> {
 beforeAll(async () => {
   tmp = await mkdtemp(path.join(os.tmpdir(), 'audit-consumer-'))
   project = path.join(tmp, 'app')
-  await timed('build', () => mustRun('building @audit/core', path.join(ROOT, 'node_modules/.bin/tsc'), ['-b', 'packages/audit-core/tsconfig.build.json'], { cwd: ROOT }))
-  await timed('pack', () => mustRun('pnpm pack', PNPM[0] as string, [...PNPM.slice(1), 'pack', '--pack-destination', tmp], { cwd: CORE }))
+  // The package's own build, incremental as the other tests run it; the pack
+  // skips its prepack (a clean rebuild), which would empty dist/ under a
+  // built server another test file may be running at the same time.
+  await timed('build', () => mustRun('building @audit/core', PNPM[0] as string, [...PNPM.slice(1), '--filter', '@audit/core', 'build'], { cwd: ROOT }))
+  await timed('pack', () =>
+    mustRun('pnpm pack', PNPM[0] as string, [...PNPM.slice(1), 'pack', '--config.ignore-scripts=true', '--pack-destination', tmp], { cwd: CORE }),
+  )
   const tarball = (await readdir(tmp)).find((f) => f.endsWith('.tgz'))
   if (!tarball) throw new Error(`pnpm pack left no tarball in ${tmp}`)
   await cp(FIXTURES, project, { recursive: true })
@@ -95,6 +114,27 @@ beforeAll(async () => {
 afterAll(async () => {
   console.log(`consumer test: ${Object.entries(timings).map(([k, ms]) => `${k} ${(ms / 1000).toFixed(1)} s`).join(', ')}; Postgres on ${describeEngine()}`)
   if (tmp) await rm(tmp, { recursive: true, force: true })
+})
+
+describe('consumer install', () => {
+  it('brings none of the optional peers (store drivers, test tools) the consumer did not ask for', async () => {
+    const installed = JSON.parse(await mustRun('npm ls', 'npm', ['ls', '--all', '--json'], { cwd: project }))
+    const names = new Set<string>()
+    type Tree = Record<string, { version?: string; missing?: boolean; dependencies?: Tree }>
+    // an optional peer that is not installed is listed too, without a version
+    const walk = (deps: Tree = {}) => {
+      for (const [name, dep] of Object.entries(deps)) {
+        if (dep.version && !dep.missing) names.add(name)
+        walk(dep.dependencies)
+      }
+    }
+    walk(installed.dependencies)
+    expect(names).toContain('@audit/core')
+    const core = JSON.parse(await readFile(path.join(project, 'node_modules/@audit/core/package.json'), 'utf8'))
+    const unasked = Object.keys(core.peerDependencies).filter((n) => !CONSUMER_DEPENDENCIES.includes(n))
+    expect(unasked).toContain('@supabase/supabase-js')
+    expect(unasked.filter((n) => names.has(n))).toEqual([])
+  })
 })
 
 describe('consumer type-check (strict)', () => {
@@ -113,9 +153,11 @@ describe('consumer type-check (strict)', () => {
 /** Runs one framework's app against a store and returns what it saw. */
 async function runApp(framework: string, env: Record<string, string>): Promise<Result> {
   const result = path.join(tmp, `${framework}-${env.CONSUMER_STORE}.json`)
-  await timed(`${framework} on ${env.CONSUMER_STORE}`, () =>
+  const output = await timed(`${framework} on ${env.CONSUMER_STORE}`, () =>
     mustRun(`the ${framework} app`, process.execPath, ['out/run.js', framework], { cwd: project, env: { ...env, CONSUMER_RESULT: result } }),
   )
+  // nothing warns about a store that is not in use (supabase-js on Node 20 did)
+  expect(output).not.toMatch(/deprecat/i)
   return JSON.parse(await readFile(result, 'utf8'))
 }
 
@@ -168,10 +210,16 @@ function expectRecorded(framework: string, r: Result): void {
 }
 
 describe('consumer apps on PGlite (embedded, a temporary data dir)', () => {
+  // one data dir for all the apps, one after the other (each app's events carry its own source):
+  // creating a database is most of a PGlite run's time
+  let dataDir: string
+  beforeAll(async () => {
+    dataDir = path.join(tmp, 'pglite')
+    await mkdir(dataDir)
+  })
+
   for (const framework of FRAMEWORKS) {
     it(`${framework}: records and reads back`, async () => {
-      const dataDir = path.join(tmp, `pglite-${framework}`)
-      await mkdir(dataDir)
       expectRecorded(framework, await runApp(framework, { CONSUMER_STORE: 'pglite', CONSUMER_DATA_DIR: dataDir }))
     }, STEP_TIMEOUT)
   }
