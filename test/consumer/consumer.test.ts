@@ -25,14 +25,16 @@ const STEP_TIMEOUT = 180_000
 
 /**
  * What the consumer installs beside the tarball, each at the version the
- * workspace pins: the two store drivers it uses (optional peers of the
- * library), and each framework.
+ * workspace pins: the drivers of the two stores it uses (optional peers of
+ * the library; the Postgres store writes with COPY by default, hence
+ * pg-copy-streams), and each framework.
  */
 const CONSUMER_DEPENDENCIES = [
   'typescript',
   '@types/node',
   'pg',
   '@types/pg',
+  'pg-copy-streams',
   '@electric-sql/pglite',
   'hono',
   '@hono/node-server',
