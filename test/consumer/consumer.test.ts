@@ -7,19 +7,20 @@
  * and reads them back through the store.
  */
 import { spawn } from 'node:child_process'
-import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { readdirSync } from 'node:fs'
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { AuditEvent } from '@audit/core'
 import { createTestDatabase, describeEngine, type TestDatabase } from '@audit/core/testing'
+import { ROOT } from '../server-process.ts'
+import { CORE, packCore, type Packed } from '../package/pack.ts'
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url))
-const CORE = path.join(ROOT, 'packages/audit-core')
 const FIXTURES = fileURLToPath(new URL('./fixtures', import.meta.url))
-const PNPM = ['npx', '-y', 'pnpm@10.34.9']
-const FRAMEWORKS = ['hono', 'express'] as const
+/** One app per framework: fixtures/src/<framework>-app.ts. */
+const FRAMEWORKS = readdirSync(path.join(FIXTURES, 'src')).flatMap((f) => /^(.+)-app\.ts$/.exec(f)?.[1] ?? [])
 /** One tsc or one app run; minutes only on a machine busy with other work. */
 const STEP_TIMEOUT = 180_000
 
@@ -40,6 +41,7 @@ const CONSUMER_DEPENDENCIES = [
   '@hono/node-server',
   'express',
   '@types/express',
+  'fastify',
 ]
 
 interface Result {
@@ -79,6 +81,7 @@ async function workspaceVersions(names: string[]): Promise<Record<string, string
   )
 }
 
+let packed: Packed
 let project: string
 let tmp: string
 let nodeNextCheck: { code: number | null; output: string }
@@ -94,19 +97,11 @@ async function timed<T>(step: string, fn: () => Promise<T>): Promise<T> {
 }
 
 beforeAll(async () => {
+  packed = await timed('build and pack', async () => packCore())
   tmp = await mkdtemp(path.join(os.tmpdir(), 'audit-consumer-'))
   project = path.join(tmp, 'app')
-  // The package's own build, incremental as the other tests run it; the pack
-  // skips its prepack (a clean rebuild), which would empty dist/ under a
-  // built server another test file may be running at the same time.
-  await timed('build', () => mustRun('building @audit/core', PNPM[0] as string, [...PNPM.slice(1), '--filter', '@audit/core', 'build'], { cwd: ROOT }))
-  await timed('pack', () =>
-    mustRun('pnpm pack', PNPM[0] as string, [...PNPM.slice(1), 'pack', '--config.ignore-scripts=true', '--pack-destination', tmp], { cwd: CORE }),
-  )
-  const tarball = (await readdir(tmp)).find((f) => f.endsWith('.tgz'))
-  if (!tarball) throw new Error(`pnpm pack left no tarball in ${tmp}`)
   await cp(FIXTURES, project, { recursive: true })
-  const dependencies = { '@audit/core': `file:../${tarball}`, ...(await workspaceVersions(CONSUMER_DEPENDENCIES)) }
+  const dependencies = { '@audit/core': `file:${packed.tarball}`, ...(await workspaceVersions(CONSUMER_DEPENDENCIES)) }
   await writeFile(path.join(project, 'package.json'), JSON.stringify({ name: 'audit-consumer', private: true, type: 'module', dependencies }, null, 2))
   await timed('install', () => mustRun('npm install', 'npm', ['install', '--no-audit', '--no-fund', '--prefer-offline'], { cwd: project }))
   // Emits out/ even when there are type errors, so that the apps still run and the type test reports them.
@@ -115,6 +110,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   console.log(`consumer test: ${Object.entries(timings).map(([k, ms]) => `${k} ${(ms / 1000).toFixed(1)} s`).join(', ')}; Postgres on ${describeEngine()}`)
+  packed?.remove()
   if (tmp) await rm(tmp, { recursive: true, force: true })
 })
 
