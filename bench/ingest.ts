@@ -2,7 +2,8 @@
 import pino from 'pino'
 import postgres from 'postgres'
 import { v7 as uuidv7 } from 'uuid'
-import { createAuditLogger, openPostgresStore, type AuditStore, type EventRow } from '@audit/core'
+import { createAuditLogger, type AuditStore, type EventRow } from '@audit/core'
+import { openPostgresStore } from '@audit/core/postgres'
 import { createDatabase, report } from './lib.ts'
 
 export const sample = (i: number) => ({

@@ -2,7 +2,7 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
-import { openPgliteStore } from '@audit/core'
+import { openPgliteStore } from '@audit/core/pglite'
 import { COPY_COLUMNS, copyText, libraryRate, rows } from './ingest.ts'
 import { datasetSql, percentile, report, startApiServer, timeApi, timeRuns } from './lib.ts'
 import { caseStatement, queryCases } from './query.ts'

@@ -5,7 +5,8 @@
  */
 import Papa from 'papaparse'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { EVENT_COLUMNS, eventsToCsv, openPostgresStore, type AuditEvent, type AuditStore, type EventRow, type PostgresPools } from '@audit/core'
+import { EVENT_COLUMNS, eventsToCsv, type AuditEvent, type AuditStore, type EventRow } from '@audit/core'
+import { openPostgresStore, type PostgresPools } from '@audit/core/postgres'
 import { createTestDatabase, describeEngine, seedEvents, type TestDatabase } from '@audit/core/testing'
 import { testApp, KEYS } from '../apps/api/src/test-support.ts'
 import { csvLine, trickyEvent } from './csv-rule.ts'

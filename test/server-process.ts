@@ -22,13 +22,14 @@ export async function freePort(): Promise<number> {
 
 let built = false
 /**
- * Both commands run the built server (apps/api/dist), which the install
- * builds; this brings it up to date with the sources first (incremental: a
- * no-op when nothing changed), so a test never runs yesterday's code.
+ * Both commands run the built server (apps/api/dist, on @audit/core's dist),
+ * which the install builds; this brings both up to date with the sources
+ * first, with their own build scripts (incremental: a no-op when nothing
+ * changed), so a test never runs yesterday's code.
  */
-function ensureBuilt(): void {
+export function ensureBuilt(): void {
   if (built) return
-  const r = spawnSync(path.join(ROOT, 'node_modules/.bin/tsc'), ['-b', 'apps/api/tsconfig.build.json'], { cwd: ROOT, encoding: 'utf8' })
+  const r = spawnSync('npx', ['-y', 'pnpm@10.34.9', '--filter', '@audit/api...', 'build'], { cwd: ROOT, encoding: 'utf8' })
   if (r.status !== 0) throw new Error(`building the server failed:\n${r.stdout}${r.stderr}`)
   built = true
 }

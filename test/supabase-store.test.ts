@@ -9,7 +9,9 @@ import pg from 'pg'
 import postgres from 'postgres'
 import WebSocket from 'ws'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createAuditLogger, migratePostgres, openSupabaseStore, type AuditStore } from '@audit/core'
+import { createAuditLogger, type AuditStore } from '@audit/core'
+import { migratePostgres } from '@audit/core/postgres'
+import { openSupabaseStore } from '@audit/core/supabase'
 import { createTestDatabase, describeEngine, runStoreConformance, type TestDatabase } from '@audit/core/testing'
 import { startRpcEndpoint } from './postgrest-rpc.ts'
 
@@ -89,7 +91,7 @@ describe(`RLS and grants on ${describeEngine()}`, () => {
   })
 
   it('service_role may call the functions but cannot delete or update rows directly', async () => {
-    const store = openSupabaseStore({ url: c.rpc.url, serviceRoleKey: c.rpc.serviceRoleKey })
+    const store = await openSupabaseStore({ url: c.rpc.url, serviceRoleKey: c.rpc.serviceRoleKey })
     expect(await store.insertEvents([{ id: '01900000-0000-7000-8000-0000000000f1', timestamp: new Date().toISOString(), source: 'x', operation_type: 'x', result: 'success', severity: 'info' } as never])).toBe(1)
     for (const stmt of ['delete from public.audit_events', "update public.audit_events set message = 'x'", 'truncate public.audit_events']) {
       const err = await sql
@@ -119,7 +121,7 @@ describe(`the endpoint answering 503 for a while, then recovering (${describeEng
   let store: AuditStore
   beforeAll(async () => {
     c = await prepare()
-    store = openSupabaseStore({ url: c.rpc.url, serviceRoleKey: c.rpc.serviceRoleKey })
+    store = await openSupabaseStore({ url: c.rpc.url, serviceRoleKey: c.rpc.serviceRoleKey })
   })
   afterAll(async () => {
     await c.rpc.close()

@@ -9,7 +9,9 @@
  * surrogate, nesting 5,000 deep…).
  */
 import { afterAll, describe, expect, it } from 'vitest'
-import { openPgliteStore, openPostgresStore, type AuditStore } from '@audit/core'
+import type { AuditStore } from '@audit/core'
+import { openPgliteStore } from '@audit/core/pglite'
+import { openPostgresStore } from '@audit/core/postgres'
 import { KEYS, testApp } from '../../apps/api/src/test-support.ts'
 import { clusterUnavailable, startCluster, type ChaosCluster } from './cluster.ts'
 import { fuzzCases, operationsOf, Rng, type FuzzCase } from './fuzz.ts'

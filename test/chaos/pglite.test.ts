@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { openPgliteStore } from '@audit/core'
+import { openPgliteStore } from '@audit/core/pglite'
 import { IDLE_WITHIN_MS, checkScenario, makeEvents, newRecord, sendBatch, startChaosServer, stopAllServers, waitIdle, type ChaosServer, type Db } from './harness.ts'
 
 describe('chaos: two processes on one PGlite directory', () => {

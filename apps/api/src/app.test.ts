@@ -1,6 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import SwaggerParser from '@apidevtools/swagger-parser'
-import { StoreUnavailableError, openPgliteStore, type AuditStore, type EventRow } from '@audit/core'
+import { StoreUnavailableError, type AuditStore, type EventRow } from '@audit/core'
+import { openPgliteStore } from '@audit/core/pglite'
 import { testApp } from './test-support.ts'
 
 const E = '/api/v1/audit/events'

@@ -1,4 +1,5 @@
-import { createAuditLogger, openPgliteStore, type AuditLoggerOptions, type AuditStore } from '@audit/core'
+import { createAuditLogger, type AuditLoggerOptions, type AuditStore } from '@audit/core'
+import { openPgliteStore } from '@audit/core/pglite'
 import type { TrustProxy } from '@audit/core/hono'
 import { createApp } from './app.ts'
 import { apiKey } from './auth.ts'

@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import express from 'express'
 import { getAuditContext } from './context.ts'
 import { auditContext, getRequestAuditContext } from './express.ts'
-import { runMiddlewareSuite } from './testing/middleware-suite.ts'
+import { runMiddlewareSuite } from '../testing/middleware-suite.ts'
 
 runMiddlewareSuite(async (audit, { trustProxy }) => {
   const app = express()

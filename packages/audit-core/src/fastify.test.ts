@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import Fastify from 'fastify'
 import { getAuditContext } from './context.ts'
 import { auditContext, getRequestAuditContext } from './fastify.ts'
-import { runMiddlewareSuite } from './testing/middleware-suite.ts'
+import { runMiddlewareSuite } from '../testing/middleware-suite.ts'
 
 runMiddlewareSuite(async (audit, { trustProxy }) => {
   const app = Fastify()

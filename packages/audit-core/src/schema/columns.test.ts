@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { openPgliteStore } from '../stores/pglite-store.ts'
 import { openPostgresStore } from '../stores/postgres-store.ts'
 import type { AuditStore } from '../stores/store.ts'
-import { createTestDatabase } from '../testing/postgres.ts'
+import { createTestDatabase } from '@audit/core/testing'
 import { newEventId } from '../uuid7.ts'
 import { COLUMNS, EVENT_COLUMNS, EventInputSchema, isIpAddress, type ColumnSpec, type EventRow } from './event.ts'
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { mulberry32 } from '../testing/seed.ts'
+import { mulberry32 } from '@audit/core/testing'
 import {
   ACTOR_TYPES,
   EXTRA_INFO_MAX_BYTES,

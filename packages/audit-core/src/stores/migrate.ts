@@ -2,8 +2,15 @@ import { readdir, readFile } from 'node:fs/promises'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 
-/** supabase/migrations at the root of the repository. */
-export const DEFAULT_MIGRATIONS_DIR = fileURLToPath(new URL('../../../../supabase/migrations', import.meta.url))
+/**
+ * The package's migrations: dist/migrations, which the build copies from the
+ * repository's supabase/migrations (the one source; the Supabase CLI reads
+ * it). Run from its sources (the tests, tsx), this module is
+ * src/stores/migrate.ts and reads that folder itself.
+ */
+export const DEFAULT_MIGRATIONS_DIR = fileURLToPath(
+  new URL(import.meta.url.endsWith('.ts') ? '../../../../supabase/migrations' : '../migrations', import.meta.url),
+)
 
 export interface Migration {
   name: string

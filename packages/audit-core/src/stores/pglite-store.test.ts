@@ -5,8 +5,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { runStoreConformance } from '../testing/conformance.ts'
-import { seedEvents } from '../testing/seed.ts'
+import { runStoreConformance, seedEvents } from '@audit/core/testing'
 import { DataDirLockedError, LOCK_FILE_NAME } from './data-dir-lock.ts'
 import { openPgliteStore } from './pglite-store.ts'
 
@@ -43,13 +42,13 @@ describe('pglite store on disk', () => {
     const dataDir = path.join(parent, 'exclusive')
     const code = `
       const { openPgliteStore } = await import(${JSON.stringify(fileURLToPath(new URL('./pglite-store.ts', import.meta.url)))})
-      const { seedEvents } = await import(${JSON.stringify(fileURLToPath(new URL('../testing/seed.ts', import.meta.url)))})
+      const { seedEvents } = await import(${JSON.stringify(fileURLToPath(new URL('../../testing/seed.ts', import.meta.url)))})
       const store = await openPgliteStore({ dataDir: ${JSON.stringify(dataDir)} })
       const rows = seedEvents(5, { seed: 7 })
       await store.insertEvents(rows)
       console.log(JSON.stringify(rows.map((r) => r.id)))
       setInterval(() => {}, 1000)`
-    const holder = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] })
+    const holder = spawn(process.execPath, ['--import', 'tsx', '--conditions=@audit/source', '--input-type=module', '-e', code], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] })
     const exited = new Promise((resolve) => holder.on('exit', (code, signal) => resolve(signal ?? code)))
     const ids = await new Promise<string[]>((resolve, reject) => {
       holder.stdout.once('data', (d: Buffer) => resolve(JSON.parse(d.toString()) as string[]))

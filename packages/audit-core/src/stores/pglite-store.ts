@@ -1,7 +1,8 @@
 import { chmod, lstat, mkdir, readdir } from 'node:fs/promises'
 import path from 'node:path'
 import { isMainThread } from 'node:worker_threads'
-import { PGlite } from '@electric-sql/pglite'
+import type { PGlite } from '@electric-sql/pglite'
+import { loadDriver } from './driver.ts'
 import { lockDataDir, type DataDirLock } from './data-dir-lock.ts'
 import { applyMigrations, readMigrations, DEFAULT_MIGRATIONS_DIR } from './migrate.ts'
 import { createSqlStore } from './sql-store.ts'
@@ -27,6 +28,7 @@ export interface PgliteStoreOptions {
  * const store = await openPgliteStore({ dataDir: './.data' })
  */
 export async function openPgliteStore(options: PgliteStoreOptions): Promise<AuditStore & { db: PGlite }> {
+  const { PGlite } = await loadDriver('@electric-sql/pglite', 'PGlite store', () => import('@electric-sql/pglite'))
   if (options.dataDir.startsWith('memory://')) {
     const db = await PGlite.create(options.dataDir)
     return prepareStore(db, options, () => db.close())

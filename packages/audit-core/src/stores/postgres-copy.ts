@@ -1,11 +1,13 @@
 import type pg from 'pg'
-import { from as copyFrom, to as copyTo } from 'pg-copy-streams'
 import { CSV_HEADER } from '../csv.ts'
 import { EVENT_COLUMNS, type EventRow } from '../schema/event.ts'
 import { isDataSqlState, isSqlState } from './store.ts'
 import type { EventFilters, SortOrder } from '../schema/query.ts'
 
 // The postgres store's COPY paths (pg-copy-streams): batches in (copyEvents) and the CSV export out (exportCsv).
+
+/** pg-copy-streams, which the store loads when it opens with COPY on (an optional peer dependency). */
+export type CopyStreams = Pick<typeof import('pg-copy-streams'), 'from' | 'to'>
 
 const SPECIAL = /[\\\n\r\t]/
 const SPECIAL_ALL = /[\\\n\r\t]/g
@@ -61,7 +63,7 @@ const HEADER = new TextEncoder().encode(CSV_HEADER)
  * it, which ends the server's COPY at its next send, and never needs
  * another connection from any pool.
  */
-export function exportCsv(pool: pg.Pool, filters: EventFilters, order: SortOrder): ReadableStream<Uint8Array> {
+export function exportCsv(pool: pg.Pool, copy: CopyStreams, filters: EventFilters, order: SortOrder): ReadableStream<Uint8Array> {
   const dir = order === 'asc' ? 'asc' : 'desc'
   let client: pg.PoolClient | undefined
   let rows: AsyncIterator<Buffer> | undefined
@@ -82,7 +84,7 @@ export function exportCsv(pool: pg.Pool, filters: EventFilters, order: SortOrder
             const w = (await c.query<{ w: string }>('select public.audit_events_where($1::text::jsonb) as w', [JSON.stringify(filters)])).rows[0]?.w
             if (done) return
             const source = c.query(
-              copyTo(`copy (select ${CSV_SELECT} from public.audit_events where ${w ?? 'false'} order by "timestamp" ${dir}, id ${dir}) to stdout (format csv, force_quote *)`),
+              copy.to(`copy (select ${CSV_SELECT} from public.audit_events where ${w ?? 'false'} order by "timestamp" ${dir}, id ${dir}) to stdout (format csv, force_quote *)`),
             )
             // its errors come through the iterator; after a cancel nobody reads them
             source.on('error', () => {})
@@ -119,13 +121,13 @@ export function exportCsv(pool: pg.Pool, filters: EventFilters, order: SortOrder
  * connection ready for the next statement, and goes back to the pool; after
  * anything else (a lost socket, a timeout) the connection is destroyed.
  */
-export async function copyEvents(pool: pg.Pool, rows: readonly EventRow[]): Promise<boolean> {
+export async function copyEvents(pool: pg.Pool, copy: CopyStreams, rows: readonly EventRow[]): Promise<boolean> {
   const text = copyText(rows)
   if (text === null) return false
   const client = await pool.connect()
   let clean = false
   try {
-    const stream = client.query(copyFrom(COPY_EVENTS_SQL))
+    const stream = client.query(copy.from(COPY_EVENTS_SQL))
     await new Promise<void>((resolve, reject) => {
       stream.once('error', reject)
       stream.once('finish', resolve)

@@ -1,9 +1,7 @@
 import net from 'node:net'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
-import { createTestDatabase, describeEngine, type TestDatabase } from '../testing/postgres.ts'
-import { runStoreConformance } from '../testing/conformance.ts'
-import { seedEvents } from '../testing/seed.ts'
+import { createTestDatabase, describeEngine, runStoreConformance, seedEvents, type TestDatabase } from '@audit/core/testing'
 import { migratePostgres, openPostgresStore } from './postgres-store.ts'
 import { StoreUnavailableError } from './store.ts'
 

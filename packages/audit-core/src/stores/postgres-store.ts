@@ -1,10 +1,13 @@
 import { createHash } from 'node:crypto'
-import pg from 'pg'
+import type pg from 'pg'
 import { DEFAULT_EXPORT_CONNECTIONS, DEFAULT_READ_CONNECTIONS } from '../config.ts'
+import { loadDriver } from './driver.ts'
 import { copyEvents, exportCsv } from './postgres-copy.ts'
 import { applyMigrations, readMigrations, DEFAULT_MIGRATIONS_DIR } from './migrate.ts'
 import { createSqlStore } from './sql-store.ts'
 import { unavailableUnlessData, type AuditStore } from './store.ts'
+
+const STORE = 'Postgres store'
 
 /** Connections of each kind of work; `'one'` puts all of it on one connection. */
 export type PostgresConnections = { read?: number; write?: number; export?: number } | 'one'
@@ -68,7 +71,9 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   const prepare = options.prepare ?? url.searchParams.get('prepare') !== 'false'
   url.searchParams.delete('prepare')
   const connectionString = url.toString()
-  const pools = makePools(connectionString, options)
+  const { Pool } = await loadDriver('pg', STORE, async () => (await import('pg')).default)
+  const copy = options.copy !== false ? await loadDriver('pg-copy-streams', STORE, () => import('pg-copy-streams')) : undefined
+  const pools = makePools(Pool, connectionString, options)
   try {
     if (options.migrate !== false) await migratePostgres(pools.write, options.migrationsDir)
   } catch (err) {
@@ -90,20 +95,20 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     },
     () => endPools(pools),
   )
-  if (options.copy !== false) {
+  if (copy) {
     const insertFunction = store.insertEvents
     store.insertEvents = async (rows) => {
       if (rows.length === 0) return 0
       // A COPY refused for a duplicate id (a re-sent batch) writes
       // nothing; the insert function then skips the ids already there.
-      return (await copyEvents(pools.write, rows)) ? rows.length : insertFunction(rows)
+      return (await copyEvents(pools.write, copy, rows)) ? rows.length : insertFunction(rows)
     }
-    store.exportCsv = (filters, order) => exportCsv(pools.export, filters, order)
+    store.exportCsv = (filters, order) => exportCsv(pools.export, copy, filters, order)
   }
   return Object.assign(store, { pools })
 }
 
-function makePools(connectionString: string, options: PostgresStoreOptions): PostgresPools {
+function makePools(Pool: typeof pg.Pool, connectionString: string, options: PostgresStoreOptions): PostgresPools {
   const common: pg.PoolConfig = {
     connectionString,
     application_name: 'audit-events',
@@ -115,14 +120,14 @@ function makePools(connectionString: string, options: PostgresStoreOptions): Pos
   const timed = { ...common, query_timeout: options.queryTimeoutMs ?? 30_000 }
   const c = options.connections ?? {}
   if (c === 'one') {
-    const pool = watch(new pg.Pool({ ...timed, max: 1 }))
+    const pool = watch(new Pool({ ...timed, max: 1 }))
     return { read: pool, write: pool, export: pool }
   }
   return {
-    read: watch(new pg.Pool({ ...timed, max: c.read ?? DEFAULT_READ_CONNECTIONS })),
-    write: watch(new pg.Pool({ ...timed, max: c.write ?? 2 })),
+    read: watch(new Pool({ ...timed, max: c.read ?? DEFAULT_READ_CONNECTIONS })),
+    write: watch(new Pool({ ...timed, max: c.write ?? 2 })),
     // an export streams for as long as its client reads: no query timeout
-    export: watch(new pg.Pool({ ...common, max: c.export ?? DEFAULT_EXPORT_CONNECTIONS })),
+    export: watch(new Pool({ ...common, max: c.export ?? DEFAULT_EXPORT_CONNECTIONS })),
   }
 }
 

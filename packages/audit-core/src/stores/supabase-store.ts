@@ -1,5 +1,5 @@
-import { createClient, type SupabaseClient } from '@supabase/supabase-js'
-import WebSocket from 'ws'
+import type { SupabaseClient } from '@supabase/supabase-js'
+import { loadDriver } from './driver.ts'
 import type { AuditEvent, EventRow } from '../schema/event.ts'
 import type { EventFilters, EventPage, EventQuery, EventStats, StatsQuery } from '../schema/query.ts'
 import { NO_TOTAL, isDataSqlState, toAuditEvent, type AuditStore, type TotalJson } from './store.ts'
@@ -28,6 +28,8 @@ export class SupabaseRpcError extends Error {
   }
 }
 
+const STORE = 'Supabase store'
+
 // PostgREST caps a response at db-max-rows (1000 on Supabase by default), RPC results included.
 const MAX_PAGE = 1000
 
@@ -37,14 +39,16 @@ const MAX_PAGE = 1000
  * refreshes no token: it is a server-side service-role client.
  *
  * @example
- * const store = openSupabaseStore({ url: process.env.SUPABASE_URL!, serviceRoleKey: process.env.SUPABASE_SERVICE_ROLE_KEY! })
+ * const store = await openSupabaseStore({ url: process.env.SUPABASE_URL!, serviceRoleKey: process.env.SUPABASE_SERVICE_ROLE_KEY! })
  */
-export function openSupabaseStore(options: SupabaseStoreOptions): AuditStore & { client: SupabaseClient } {
+export async function openSupabaseStore(options: SupabaseStoreOptions): Promise<AuditStore & { client: SupabaseClient }> {
+  const { createClient } = await loadDriver('@supabase/supabase-js', STORE, () => import('@supabase/supabase-js'))
+  // Never used (no subscriptions), but supabase-js builds its realtime client up front, and Node 20 has no WebSocket of its own.
+  const transport = globalThis.WebSocket ?? (await loadDriver('ws', `${STORE} on Node 20`, () => import('ws'))).default
   const client = createClient(options.url, options.serviceRoleKey, {
     auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },
     global: { headers: { 'x-client-info': 'audit-events' }, ...(options.fetch ? { fetch: options.fetch } : {}) },
-    // Never used (no subscriptions), but supabase-js builds its realtime client up front and Node 20 has no WebSocket.
-    realtime: { transport: WebSocket as never },
+    realtime: { transport: transport as never },
   })
 
   async function rpc<T>(fn: string, args: Record<string, unknown>): Promise<T> {

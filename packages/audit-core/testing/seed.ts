@@ -1,5 +1,5 @@
-import { v7 as uuidv7 } from 'uuid'
-import { ACTOR_TYPES, RESULTS, SEVERITIES, type AuditEvent, type EventRow } from '../schema/event.ts'
+import { randomBytes } from 'node:crypto'
+import { ACTOR_TYPES, RESULTS, SEVERITIES, type AuditEvent, type EventRow } from '@audit/core'
 
 /** A small deterministic PRNG so that seeded data sets are the same every run. */
 export function mulberry32(seed: number) {
@@ -11,6 +11,16 @@ export function mulberry32(seed: number) {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296
   }
+}
+
+/** A UUIDv7 (RFC 9562) for the time `ms`, random below it: seeded events get ids in their timestamps' order. */
+export function eventIdAt(ms: number): string {
+  const b = randomBytes(16)
+  b.writeUIntBE(ms, 0, 6)
+  b[6] = 0x70 | (b[6]! & 0x0f)
+  b[8] = 0x80 | (b[8]! & 0x3f)
+  const h = b.toString('hex')
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`
 }
 
 export const SEED_SOURCES = ['api-service', 'stock-data-service', 'frontend', 'background-job', 'system']
@@ -37,7 +47,7 @@ export function seedEvents(n: number, opts: { now?: number; days?: number; seed?
     const op = pick(SEED_OPERATIONS)
     const operator = pick(SEED_OPERATORS)
     rows.push({
-      id: uuidv7({ msecs: ts }),
+      id: eventIdAt(ts),
       timestamp: new Date(ts).toISOString(),
       source: pick(SEED_SOURCES),
       operator,

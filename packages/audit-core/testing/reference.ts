@@ -1,5 +1,4 @@
-import type { AuditEvent, EventRow } from '../schema/event.ts'
-import type { EventFilters, SortOrder } from '../schema/query.ts'
+import type { AuditEvent, EventFilters, EventRow, SortOrder } from '@audit/core'
 
 type Row = AuditEvent | EventRow
 

@@ -2,9 +2,9 @@ import { randomBytes } from 'node:crypto'
 import { PGlite } from '@electric-sql/pglite'
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket'
 import pg from 'pg'
-import { openPgliteStore } from '../stores/pglite-store.ts'
-import { openPostgresStore, type PostgresStoreOptions } from '../stores/postgres-store.ts'
-import type { AuditStore } from '../stores/store.ts'
+import type { AuditStore } from '@audit/core'
+import { openPgliteStore } from '@audit/core/pglite'
+import { openPostgresStore, type PostgresStoreOptions } from '@audit/core/postgres'
 
 export interface TestDatabase {
   /** A connection string for node-postgres / psql. */

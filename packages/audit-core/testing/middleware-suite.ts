@@ -5,11 +5,11 @@
  * {@link StartApp}; these tests send it requests with fetch.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { AuditContext } from '../context.ts'
-import { createAuditLogger, type AuditLogger } from '../logger.ts'
-import type { TrustProxy } from '../request-context.ts'
-import { openPgliteStore } from '../stores/pglite-store.ts'
-import type { AuditStore } from '../stores/store.ts'
+import type { AuditContext } from '../src/context.ts'
+import { createAuditLogger, type AuditLogger } from '../src/logger.ts'
+import type { TrustProxy } from '../src/request-context.ts'
+import { openPgliteStore } from '../src/stores/pglite-store.ts'
+import type { AuditStore } from '../src/stores/store.ts'
 
 export interface MiddlewareApp {
   /** e.g. http://127.0.0.1:40123 */

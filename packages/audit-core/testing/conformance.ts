@@ -1,10 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { v7 as uuidv7 } from 'uuid'
-import type { EventRow } from '../schema/event.ts'
-import type { EventFilters } from '../schema/query.ts'
-import { deleteInChunks, type AuditStore } from '../stores/store.ts'
+import { deleteInChunks, newEventId, type AuditStore, type EventFilters, type EventRow } from '@audit/core'
 import { referenceFilter, referenceSort } from './reference.ts'
-import { seedEvents } from './seed.ts'
+import { eventIdAt, seedEvents } from './seed.ts'
 
 export interface StoreFactory {
   /** A store over an empty, migrated database. */
@@ -20,7 +17,7 @@ const NOW = Date.parse('2026-11-20T12:00:00.000Z')
 function row(overrides: Partial<EventRow> = {}): EventRow {
   const ts = overrides.timestamp ? Date.parse(overrides.timestamp) : NOW - 365 * 86_400_000
   return {
-    id: uuidv7({ msecs: ts }),
+    id: eventIdAt(ts),
     timestamp: new Date(ts).toISOString(),
     source: 'api-service',
     operation_type: 'conformance',
@@ -51,7 +48,7 @@ export function runStoreConformance(name: string, factory: StoreFactory): void {
     })
 
     it('writes the seed example with exactly the expected columns', async () => {
-      const id = uuidv7()
+      const id = newEventId()
       await store.insertEvents([
         row({
           id,
@@ -177,7 +174,7 @@ export function runStoreConformance(name: string, factory: StoreFactory): void {
     })
 
     it('returns null for an unknown id', async () => {
-      expect(await store.getEvent(uuidv7())).toBeNull()
+      expect(await store.getEvent(newEventId())).toBeNull()
     })
 
     describe('queries match the reference filter over the seeded set', () => {

@@ -1,0 +1,3 @@
+/** `@audit/core/postgres`: the store on a Postgres server (node-postgres; install `pg`). */
+export { openPostgresStore, migratePostgres } from './stores/postgres-store.ts'
+export type { PostgresStoreOptions, PostgresConnections, PostgresPools } from './stores/postgres-store.ts'

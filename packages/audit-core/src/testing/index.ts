@@ -1,6 +1,0 @@
-export { createTestDatabase, describeEngine, storeEngines } from './postgres.ts'
-export type { TestDatabase } from './postgres.ts'
-export { seedEvents, mulberry32, SEED_SOURCES, SEED_OPERATIONS, SEED_OPERATORS, SEED_TENANTS } from './seed.ts'
-export { referenceFilter, referenceSort } from './reference.ts'
-export { runStoreConformance } from './conformance.ts'
-export type { StoreFactory } from './conformance.ts'
