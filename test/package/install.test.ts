@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ROOT } from '../server-process.ts'
 import { CORE, packCore, type Packed } from './pack.ts'
 
-const ENTRIES = ['@audit/core', '@audit/core/postgres', '@audit/core/pglite', '@audit/core/supabase', '@audit/core/hono', '@audit/core/express', '@audit/core/schema']
+const ENTRIES = ['@audit/core', '@audit/core/postgres', '@audit/core/pglite', '@audit/core/supabase', '@audit/core/hono', '@audit/core/express', '@audit/core/fastify', '@audit/core/schema']
 
 let packed: Packed
 let app: string
