@@ -175,8 +175,7 @@ function expectRecorded(framework: string, r: Result): void {
   expect(r.total).toBe(3)
   const byRequest = new Map(r.events.map((e) => [e.request_id, e]))
   const common = { source: `consumer-${framework}`, ip_address: '127.0.0.1', user_agent: 'consumer-test/1' }
-  const downloaded = byRequest.get(`${framework}-ok`)
-  expect(downloaded).toMatchObject({
+  expect(byRequest.get(`${framework}-ok`)).toMatchObject({
     ...common,
     operation_type: 'stock_price_download',
     result: 'success',
