@@ -207,7 +207,7 @@ export function eventsRoutes(deps: EventsDeps) {
     }
     const batch = body !== null && typeof body === 'object' && !Array.isArray(body) && 'events' in body
     const parsed = batch ? IngestBatchSchema.safeParse(body) : EventInputSchema.safeParse(body)
-    if (!parsed.success) return validationError(c, toDetail(parsed.error.issues, ['body']))
+    if (!parsed.success) return validationError(c, toDetail(parsed.error.issues, ['body'], body))
     const now = new Date().toISOString()
     const events = batch ? (parsed.data as z.infer<typeof IngestBatchSchema>).events : [parsed.data as z.infer<typeof EventInputSchema>]
     const rows = events.map(

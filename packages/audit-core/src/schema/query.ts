@@ -60,7 +60,7 @@ export function parseIsoDate(s: string): string | null {
 const isoDate = z.string().check((ctx) => {
   const p = parseTimestamp(ctx.value.trim())
   if (p.ok) ctx.value = p.iso
-  else ctx.issues.push({ code: 'custom', input: ctx.value, message: p.message, params: { type: 'datetime_parsing' } })
+  else ctx.issues.push({ code: 'custom', input: ctx.value, message: p.message, params: { type: 'datetime_from_date_parsing' } })
 })
 
 /** Why a filter value cannot be compared in SQL (NUL, a lone surrogate), as a zod issue; or undefined. */
