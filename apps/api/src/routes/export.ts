@@ -191,12 +191,13 @@ export function exportRoutes(deps: ExportDeps) {
       'Cache-Control': 'no-store',
     }
     // HEAD: the headers alone; no stream is opened, so nothing is held
-    if (c.req.method === 'HEAD') return new Response(null, { status: 200, headers }) as never
+    if (c.req.method === 'HEAD') return c.body(null, 200, headers) as never
     const body = slots.hold(() =>
       csv && deps.store.exportCsv ? deps.store.exportCsv(filters, p.order) : pagedExport(deps.store, filters, p.order, csv, chunk),
     )
     if (!body) throw busy()
-    return new Response(body, { status: 200, headers }) as never
+    // through the context, so the headers set before (X-Request-Id) are kept
+    return c.body(body, 200, headers) as never
   })
   return app
 }
