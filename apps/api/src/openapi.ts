@@ -139,14 +139,15 @@ export function registerDocument(app: OpenAPIHono) {
     description: 'An API key as `Authorization: Bearer <key>`. Its role (ingest, read or admin) decides what it may do; each operation names the role it needs.',
   })
   registry.registerComponent('headers', 'X-Request-Id', {
-    description: 'The request id: the X-Request-Id the request gave when well-formed (1 to 200 of `A-Z a-z 0-9 . _ : - / + =`), else a new UUID. Recorded with every audit event of the request.',
+    description:
+      'The request id: the X-Request-Id the request gave when well-formed (1 to 200 of `A-Z a-z 0-9 . _ : - / + =`), else a new UUID. The server records it with the audit events it writes itself about the request (a refused key, a purge).',
     schema: { type: 'string', example: '0190a0b0-0000-7000-8000-000000000001' },
   })
   registry.registerComponent('parameters', 'X-Request-Id', {
     name: 'X-Request-Id',
     in: 'header',
     required: false,
-    description: 'A request id to record with the events of this request and to echo; a malformed one is replaced by a new UUID.',
+    description: 'A request id to echo, and to record with the audit events the server writes about this request; a malformed one is replaced by a new UUID. Ingested events keep the `request_id` they give.',
     schema: { type: 'string', maxLength: 200, pattern: '^[A-Za-z0-9._:\\-/+=]+$' },
   })
   app.doc31('/openapi.json', {
