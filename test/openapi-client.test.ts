@@ -151,6 +151,15 @@ describe('the generated client', () => {
     expect(unknownParameter.error).toEqual(documentedExample('getCurrentKey', 422))
   })
 
+  it('the extra.<key> names the document allows are the ones the API takes', async () => {
+    const list = doc.paths['/api/v1/audit/events']?.get as unknown as { parameters: { name?: string; schema?: { propertyNames?: { pattern: string } } }[] }
+    const pattern = new RegExp(list.parameters.find((p) => p.name === 'extra')?.schema?.propertyNames?.pattern ?? '^$')
+    for (const key of ['symbol', 'a.b:c-d_E9', 'k'.repeat(100), 'k'.repeat(101), 'bad key', 'caf\u00e9', '', 'a/b']) {
+      const r = await t.call(`/api/v1/audit/events?${new URLSearchParams({ [`extra.${key}`]: 'x' })}`, { key: 'read' })
+      expect([key, pattern.test(`extra.${key}`)]).toEqual([key, r.status === 200])
+    }
+  })
+
   it('reads /health and /metrics without a key', async () => {
     const health = await client(null).GET('/health')
     expect(health.data).toMatchObject({ status: 'ok', database: 'ok', store: 'pglite', queue: { queueDepth: expect.any(Number) } })
