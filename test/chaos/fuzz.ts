@@ -31,7 +31,8 @@ export class Rng {
 }
 
 type Schema = {
-  type?: string
+  /** OpenAPI 3.1: a nullable value's type is a list with 'null' in it */
+  type?: string | string[]
   format?: string
   enum?: unknown[]
   pattern?: string
@@ -66,14 +67,19 @@ export interface Operation {
 export function operationsOf(doc: { paths: Record<string, Record<string, any>>; components?: { schemas?: Record<string, Schema> } }): Operation[] {
   const resolve = (s: Schema): Schema => (s.$ref ? (doc.components?.schemas?.[s.$ref.split('/').pop() as string] ?? {}) : s)
   const ops: Operation[] = []
-  for (const [path, item] of Object.entries(doc.paths)) {
+  // the API's operations; /health and /metrics ignore parameters and take no input
+  for (const [path, item] of Object.entries(doc.paths).filter(([path]) => path.startsWith('/api/'))) {
     for (const [method, op] of Object.entries(item)) {
       const body = op.requestBody?.content?.['application/json']?.schema as Schema | undefined
       const eventSchema = body?.anyOf?.map(resolve).find((s) => s.properties && !s.properties.events)
       ops.push({
         method: method.toUpperCase(),
         path,
-        params: (op.parameters ?? []).map((p: Param) => ({ name: p.name, in: p.in, required: !!p.required, schema: resolve(p.schema) })),
+        // the query and path parameters the fuzzer varies: not a header (X-Request-Id, a $ref), nor the
+        // extra.<key> object (style form, explode), whose names the fuzzer makes up itself below
+        params: (op.parameters ?? [])
+          .filter((p: Param & { $ref?: string }) => !p.$ref && (p.in === 'query' || p.in === 'path') && p.schema.type !== 'object')
+          .map((p: Param) => ({ name: p.name, in: p.in, required: !!p.required, schema: resolve(p.schema) })),
         ...(eventSchema ? { body: eventSchema } : body ? { body: resolve(body) } : {}),
       })
     }
@@ -325,7 +331,8 @@ const EXTRA_VALUES: BodyValue[] = [
 function bodyValues(name: string, s: Schema): BodyValue[] {
   if (name === 'timestamp') return TIMESTAMP_VALUES
   if (name === 'extra_info') return EXTRA_VALUES
-  return [...stringValues(s, name), { value: null, ...(s.nullable ? {} : { refuse: 'null for a required value' }) }]
+  const nullable = s.nullable === true || (Array.isArray(s.type) && s.type.includes('null'))
+  return [...stringValues(s, name), { value: null, ...(nullable ? {} : { refuse: 'null for a required value' }) }]
 }
 
 let rawSeq = 0

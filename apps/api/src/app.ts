@@ -18,6 +18,7 @@ import { DEFAULT_RETENTION, parseRetention, type RetentionPolicy } from './reten
 import { DEFAULT_COUNT_CAP, DEFAULT_EXPORT_IDLE_TIMEOUT_MS } from './config.ts'
 import { systemRoutes } from './routes/system.ts'
 import { defaultHook } from './validation.ts'
+import { registerDocument } from './openapi.ts'
 
 export interface AppDeps {
   store: AuditStore
@@ -104,20 +105,7 @@ export function createApp(deps: AppDeps) {
   if (deps.webDist !== null) app.route('/', webRoutes(deps.webDist ?? DEFAULT_WEB_DIST))
   app.route('/docs', docsRoutes())
 
-  app.openAPIRegistry.registerComponent('securitySchemes', 'apiKey', {
-    type: 'http',
-    scheme: 'bearer',
-    description: 'An API key (role ingest, read or admin) as `Authorization: Bearer <key>`',
-  })
-  app.doc('/openapi.json', {
-    openapi: '3.0.3',
-    info: {
-      title: 'Audit events API',
-      version: '1.0.0',
-      description: 'Record, query and export audit events: who did what, with what result, when.',
-    },
-    security: [{ apiKey: [] }],
-  })
+  registerDocument(app)
 
   app.notFound((c) => c.json({ detail: 'Not Found' }, 404))
   app.onError((err, c) => {

@@ -53,7 +53,11 @@ export function bearer(c: Context): string | undefined {
   return m?.[1]?.trim()
 }
 
-const ALLOWED: Record<Role | 'any', readonly Role[]> = { ingest: ['ingest', 'admin'], read: ['read', 'admin'], admin: ['admin'], any: ROLES }
+/** Who may call an operation: a role (admin keys may do everything), `any` valid key, or `public` (no key). */
+export type Access = Role | 'any' | 'public'
+
+/** The key roles each required role lets in. */
+export const ALLOWED: Record<Role | 'any', readonly Role[]> = { ingest: ['ingest', 'admin'], read: ['read', 'admin'], admin: ['admin'], any: ROLES }
 
 /**
  * Records refused requests as `warning` audit events, at most `perIp` a

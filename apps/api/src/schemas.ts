@@ -59,13 +59,5 @@ const Detail = z.object({ loc: z.array(z.union([z.string(), z.number()])), msg: 
 export const ValidationErrorSchema = z.object({ detail: z.array(Detail) }).openapi('HTTPValidationError')
 export const ErrorSchema = z.object({ detail: z.string() }).openapi('HTTPError')
 
-const json = (schema: z.ZodType, description: string) => ({ content: { 'application/json': { schema } }, description })
-
-/** The error responses every protected route may give. */
-export const errorResponses = {
-  401: json(ErrorSchema, 'Missing or unknown API key'),
-  403: json(ErrorSchema, 'The key may not do this'),
-  422: json(ValidationErrorSchema, 'Invalid input'),
-  500: json(ErrorSchema, 'Internal Server Error'),
-}
-export { json }
+/** A JSON response of this schema. */
+export const json = <S extends z.ZodType>(schema: S, description: string) => ({ content: { 'application/json': { schema } }, description })

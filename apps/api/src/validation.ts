@@ -8,7 +8,8 @@ const LOC: Record<string, string> = { query: 'query', param: 'path', json: 'body
 /** Renders every request-validation failure as FastAPI's 422. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the hook serves every route
 export const defaultHook: Hook<any, any, any, any> = (result, c) => {
-  if (!result.success) return validationError(c, toDetail(result.error.issues, [LOC[result.target] ?? result.target]))
+  // the validator hands the hook what it validated, which tells a missing field from a wrong one
+  if (!result.success) return validationError(c, toDetail(result.error.issues, [LOC[result.target] ?? result.target], (result as { data?: unknown }).data))
   return undefined
 }
 
@@ -22,5 +23,5 @@ export const NoQueryParams = queryParams({})
 export function refuseQueryParams(c: Context): void {
   const query = Object.fromEntries(Object.entries(c.req.queries()).map(([k, v]) => [k, v.length === 1 ? v[0] : v]))
   const parsed = NoQueryParams.safeParse(query)
-  if (!parsed.success) throw new ApiError(422, toDetail(parsed.error.issues, ['query']))
+  if (!parsed.success) throw new ApiError(422, toDetail(parsed.error.issues, ['query'], query))
 }

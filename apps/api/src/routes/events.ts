@@ -1,4 +1,4 @@
-import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi'
+import { OpenAPIHono, z } from '@hono/zod-openapi'
 import {
   EventInputSchema,
   FilterParamsShape,
@@ -16,8 +16,9 @@ import {
 import { forwardedForInfo, getRequestAuditContext } from '@audit/core/hono'
 import { ApiError, toDetail, validationError, type ErrorDetail } from '../errors.ts'
 import { NoQueryParams, defaultHook, refuseQueryParams } from '../validation.ts'
-import { EventPageSchema, EventSchema, IngestBatchSchema, IngestBody, IngestResponse, ErrorSchema, errorResponses, json, MAX_BATCH } from '../schemas.ts'
-import { requireRole, type AuthOptions } from '../auth.ts'
+import { EventPageSchema, EventSchema, IngestBatchSchema, IngestBody, IngestResponse, ErrorSchema, json, MAX_BATCH } from '../schemas.ts'
+import type { AuthOptions } from '../auth.ts'
+import { ERRORS, defineRoute, guard, guarded, retryAfter } from '../openapi.ts'
 
 export interface EventsDeps {
   audit: AuditLogger
@@ -26,26 +27,55 @@ export interface EventsDeps {
   countCap: number
 }
 
-const listRoute = createRoute({
+const listRoute = defineRoute({
   method: 'get',
   path: '/',
+  role: 'read',
+  operationId: 'listEvents',
+  tag: 'events',
   summary: 'List events',
   description: 'Events that match every filter, newest first by default, one page at a time. `extra.<key>=<value>` filters on a key of extra_info.',
   request: { query: ListParamsSchema },
-  responses: { 200: json(EventPageSchema, 'One page of events and the total that match'), ...errorResponses },
+  responses: {
+    200: json(EventPageSchema, 'One page of events and the total that match'),
+    422: ERRORS[422]({ loc: ['query', 'limit'], msg: 'Input should be a valid integer, unable to parse string as an integer', type: 'int_parsing' }),
+    503: ERRORS[503],
+  },
 })
 
-const getRoute = createRoute({
+const getRoute = defineRoute({
   method: 'get',
   path: '/{id}',
+  role: 'read',
+  operationId: 'getEvent',
+  tag: 'events',
   summary: 'Get one event',
-  request: { params: z.object({ id: z.uuid().openapi({ param: { name: 'id', in: 'path' } }) }), query: NoQueryParams },
-  responses: { 200: json(EventSchema, 'The event'), 404: json(ErrorSchema, 'Event not found'), ...errorResponses },
+  description: 'The event with this id.',
+  request: { params: z.object({ id: z.uuid().openapi({ param: { name: 'id', in: 'path' }, example: '0190a0b0-0000-7000-8000-000000000001' }) }), query: NoQueryParams },
+  responses: {
+    200: json(EventSchema, 'The event'),
+    404: ERRORS[404],
+    422: ERRORS[422]({
+      loc: ['path', 'id'],
+      msg: 'Input should be a valid UUID, invalid character: expected an optional prefix of `urn:uuid:` followed by [0-9a-fA-F-], found `n` at 1',
+      type: 'uuid_parsing',
+    }),
+    503: ERRORS[503],
+  },
 })
 
-const ingestRoute = createRoute({
+const UNAVAILABLE = {
+  full: 'The audit writers are saturated: there was no room for these events within AUDIT_INGEST_WAIT_MS. None of them was written; retry after Retry-After seconds',
+  timeout: 'The events were not committed within AUDIT_INGEST_WAIT_MS (the database is slow or unavailable). None of them was written, nor will be; retry after Retry-After seconds',
+  closed: 'The server is shutting down. None of the events was written; retry after Retry-After seconds',
+} as const
+
+const ingestRoute = defineRoute({
   method: 'post',
   path: '/',
+  role: 'ingest',
+  operationId: 'ingestEvents',
+  tag: 'events',
   summary: 'Record events',
   description: [
     `One event or a batch of up to ${MAX_BATCH}: all of them are written, or none.`,
@@ -67,12 +97,14 @@ const ingestRoute = createRoute({
       ...json(IngestResponse, 'Queued, not yet written (`Prefer: respond-async`)'),
       headers: { 'Preference-Applied': { schema: { type: 'string', example: 'respond-async' }, description: 'respond-async' } },
     },
-    413: json(ErrorSchema, 'Body larger than AUDIT_MAX_BODY_BYTES'),
+    413: ERRORS[413],
+    422: ERRORS[422]({ loc: ['body', 'result'], msg: 'Field required', type: 'missing' }),
     503: {
-      ...json(ErrorSchema, 'No room, or no commit, within AUDIT_INGEST_WAIT_MS (or the server is shutting down): none of the events was written, nor will be; retry after `Retry-After` seconds'),
-      headers: { 'Retry-After': { schema: { type: 'integer', minimum: 1 }, description: 'Seconds to wait before retrying' } },
+      description:
+        'No room, or no commit, within AUDIT_INGEST_WAIT_MS (or the server is shutting down): none of the events was written, nor will be; retry after `Retry-After` seconds. Also when logging is disabled (AUDIT_LOGGING_ENABLED=false), then without `Retry-After`.',
+      content: { 'application/json': { schema: ErrorSchema, example: { detail: UNAVAILABLE.full } } },
+      headers: retryAfter("Seconds to wait before retrying: the queue's drain time at the recent write rate, or the next retry while the database is failing"),
     },
-    ...errorResponses,
   },
 })
 
@@ -82,32 +114,12 @@ function prefersRespondAsync(prefer: string | undefined): boolean {
   return prefer.split(',').some((p) => p.split(/[=;]/, 1)[0]?.trim().toLowerCase() === 'respond-async')
 }
 
-const UNAVAILABLE = {
-  full: 'The audit writers are saturated: there was no room for these events within AUDIT_INGEST_WAIT_MS. None of them was written; retry after Retry-After seconds',
-  timeout: 'The events were not committed within AUDIT_INGEST_WAIT_MS (the database is slow or unavailable). None of them was written, nor will be; retry after Retry-After seconds',
-  closed: 'The server is shutting down. None of the events was written; retry after Retry-After seconds',
-} as const
 
 /** /api/v1/audit/events */
 export function eventsRoutes(deps: EventsDeps) {
   const app = new OpenAPIHono({ defaultHook })
-  const read = requireRole('read', deps.auth)
-  const ingest = requireRole('ingest', deps.auth)
-  const admin = requireRole('admin', deps.auth)
 
-  app.use(ingestRoute.path, async (c, next) => {
-    if (c.req.method === 'POST') return ingest(c, next)
-    if (c.req.method === 'DELETE') return admin(c, next)
-    return read(c, next)
-  })
-  app.use('/:id', read)
-  // ingest is not declared with createRoute, so its (empty) query is checked here, after auth
-  app.use(ingestRoute.path, async (c, next) => {
-    if (c.req.method === 'POST') refuseQueryParams(c)
-    await next()
-  })
-
-  app.openapi(listRoute, async (c) => {
+  app.openapi(guarded(listRoute, deps.auth), async (c) => {
     const p = c.req.valid('query')
     const extra = extraFilters(p)
     const page = await deps.store.queryEvents({
@@ -132,7 +144,7 @@ export function eventsRoutes(deps: EventsDeps) {
     )
   })
 
-  app.openapi(getRoute, async (c) => {
+  app.openapi(guarded(getRoute, deps.auth), async (c) => {
     const event = await deps.store.getEvent(c.req.valid('param').id)
     if (!event) throw new ApiError(404, 'Event not found')
     return c.json(event, 200)
@@ -147,15 +159,22 @@ export function eventsRoutes(deps: EventsDeps) {
     },
     { extra: true },
   )
-  const purgeRoute = createRoute({
+  const purgeRoute = defineRoute({
     method: 'delete',
     path: '/',
-    summary: 'Delete events (admin)',
+    role: 'admin',
+    operationId: 'deleteEvents',
+    tag: 'events',
+    summary: 'Delete events',
     description: 'Deletes every event in the range that matches the filters, in bounded chunks. Needs `confirm=true`. Recorded as a warning audit event.',
     request: { query: PurgeParams },
-    responses: { 200: json(z.object({ deleted: z.number().int() }).openapi('PurgeResult'), 'How many were deleted'), ...errorResponses },
+    responses: {
+      200: json(z.object({ deleted: z.number().int() }).openapi('PurgeResult'), 'How many were deleted'),
+      422: ERRORS[422]({ loc: ['query', 'confirm'], msg: 'Field required', type: 'missing' }),
+      503: ERRORS[503],
+    },
   })
-  app.openapi(purgeRoute, async (c) => {
+  app.openapi(guarded(purgeRoute, deps.auth), async (c) => {
     const { confirm: _, ...p } = c.req.valid('query')
     const filters = toFilters(p, extraFilters(p))
     const deleted = await deleteInChunks(deps.store, filters)
@@ -170,8 +189,10 @@ export function eventsRoutes(deps: EventsDeps) {
     return c.json({ deleted }, 200)
   })
 
+  // not declared with app.openapi: the body is read and validated here, to answer FastAPI's 422 for bad JSON too
   app.openAPIRegistry.registerPath(ingestRoute)
-  app.post('/', async (c) => {
+  app.post('/', guard(ingestRoute, deps.auth), async (c) => {
+    refuseQueryParams(c)
     const ct = c.req.header('content-type') ?? ''
     if (!/^application\/(?:[\w.+-]+\+)?json\b/i.test(ct)) {
       return validationError(c, [{ loc: ['body'], msg: `Content-Type must be application/json, got "${ct || 'none'}"`, type: 'content_type' }])
@@ -186,7 +207,7 @@ export function eventsRoutes(deps: EventsDeps) {
     }
     const batch = body !== null && typeof body === 'object' && !Array.isArray(body) && 'events' in body
     const parsed = batch ? IngestBatchSchema.safeParse(body) : EventInputSchema.safeParse(body)
-    if (!parsed.success) return validationError(c, toDetail(parsed.error.issues, ['body']))
+    if (!parsed.success) return validationError(c, toDetail(parsed.error.issues, ['body'], body))
     const now = new Date().toISOString()
     const events = batch ? (parsed.data as z.infer<typeof IngestBatchSchema>).events : [parsed.data as z.infer<typeof EventInputSchema>]
     const rows = events.map(

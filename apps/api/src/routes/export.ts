@@ -1,9 +1,12 @@
-import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi'
+import { OpenAPIHono, z } from '@hono/zod-openapi'
 import { FilterParamsShape, eventsToCsv, eventsToNdjson, extraFilters, queryParams, toFilters, type AuditStore, type EventFilters, type SortOrder } from '@audit/core'
 import { ApiError } from '../errors.ts'
 import { defaultHook } from '../validation.ts'
-import { ErrorSchema, errorResponses, json } from '../schemas.ts'
-import { requireRole, type AuthOptions } from '../auth.ts'
+import { ErrorSchema } from '../schemas.ts'
+import type { AuthOptions } from '../auth.ts'
+import { ERRORS, defineRoute, guarded, retryAfter } from '../openapi.ts'
+
+const BUSY = 'Too many exports are running; retry later'
 
 const ExportParams = queryParams(
   {
@@ -14,20 +17,39 @@ const ExportParams = queryParams(
   { extra: true },
 )
 
-const route = createRoute({
+const route = defineRoute({
   method: 'get',
   path: '/',
+  role: 'read',
+  operationId: 'exportEvents',
+  tag: 'export',
   summary: 'Export every matching event',
   description:
-    'Streams every event that matches the filters as an attachment, with flat memory (on a Postgres server the database writes the CSV with COPY; elsewhere keyset pages). CSV: a header line, then every value quoted, null as an empty unquoted field, LF line ends, formula cells prefixed with an apostrophe. `X-Total-Count` says how many rows follow. Refused with 422 past AUDIT_EXPORT_MAX_ROWS.',
+    'Streams every event that matches the filters as an attachment, with flat memory (on a Postgres server the database writes the CSV with COPY; elsewhere keyset pages). CSV: a header line, then every value quoted, null as an empty unquoted field, LF line ends, formula cells prefixed with an apostrophe. `X-Total-Count` says how many rows follow. Refused with 422 past AUDIT_EXPORT_MAX_ROWS. HEAD answers the same headers without the body, and without taking an export slot.',
   request: { query: ExportParams },
   responses: {
     200: {
       description: 'The events, streamed',
       content: { 'text/csv': { schema: z.string() }, 'application/x-ndjson': { schema: z.string() } },
+      headers: {
+        'Content-Disposition': {
+          description: 'An attachment named after the range',
+          schema: { type: 'string', example: 'attachment; filename="audit-events_2026-11-16T00-00-00Z_2026-11-23T00-00-00Z.csv"' },
+        },
+        'X-Total-Count': { description: 'How many events (CSV rows after the header, or NDJSON lines) follow', schema: { type: 'integer', minimum: 0 } },
+        'Cache-Control': { description: 'Always `no-store`', schema: { type: 'string', const: 'no-store' } },
+      } as const,
     },
-    503: json(ErrorSchema, 'AUDIT_EXPORT_CONCURRENCY exports are already streaming; retry later'),
-    ...errorResponses,
+    422: ERRORS[422]({
+      loc: ['query'],
+      msg: '1000001 events match; at most 1000000 can be exported at once (AUDIT_EXPORT_MAX_ROWS): narrow the filters',
+      type: 'too_many_rows',
+    }),
+    503: {
+      description: 'AUDIT_EXPORT_CONCURRENCY exports are already streaming, or the audit store cannot be reached; retry after `Retry-After` seconds',
+      content: { 'application/json': { schema: ErrorSchema, example: { detail: BUSY } } },
+      headers: retryAfter('Seconds to wait before retrying'),
+    },
   },
 })
 
@@ -146,8 +168,7 @@ export function exportRoutes(deps: ExportDeps) {
   const app = new OpenAPIHono({ defaultHook })
   const chunk = Math.min(deps.chunkRows ?? 1000, deps.store.maxPageSize ?? Infinity)
   const slots = exportSlots(deps.concurrency, deps.idleTimeoutMs)
-  app.use('*', requireRole('read', deps.auth))
-  app.openapi(route, async (c) => {
+  app.openapi(guarded(route, deps.auth), async (c) => {
     const p = c.req.valid('query')
     const filters = toFilters(p, extraFilters(p))
     if (c.req.method !== 'HEAD' && slots.full) throw busy()
@@ -170,16 +191,17 @@ export function exportRoutes(deps: ExportDeps) {
       'Cache-Control': 'no-store',
     }
     // HEAD: the headers alone; no stream is opened, so nothing is held
-    if (c.req.method === 'HEAD') return new Response(null, { status: 200, headers }) as never
+    if (c.req.method === 'HEAD') return c.body(null, 200, headers) as never
     const body = slots.hold(() =>
       csv && deps.store.exportCsv ? deps.store.exportCsv(filters, p.order) : pagedExport(deps.store, filters, p.order, csv, chunk),
     )
     if (!body) throw busy()
-    return new Response(body, { status: 200, headers }) as never
+    // through the context, so the headers set before (X-Request-Id) are kept
+    return c.body(body, 200, headers) as never
   })
   return app
 }
 
 function busy() {
-  return new ApiError(503, 'Too many exports are running; retry later', { 'Retry-After': '5' })
+  return new ApiError(503, BUSY, { 'Retry-After': '5' })
 }

@@ -1,9 +1,11 @@
-import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi'
+import { OpenAPIHono, z } from '@hono/zod-openapi'
 import type { AuditLogger, AuditStore } from '@audit/core'
 import { timingSafeEqual, createHash } from 'node:crypto'
-import { bearer, requireRole, type AuthOptions } from '../auth.ts'
+import type { MiddlewareHandler } from 'hono'
+import { bearer, type AuthOptions } from '../auth.ts'
+import { ERRORS, UNKNOWN_PARAMETER, defineRoute, guard } from '../openapi.ts'
 import { NoQueryParams, defaultHook } from '../validation.ts'
-import { errorResponses, json } from '../schemas.ts'
+import { json } from '../schemas.ts'
 import { runRetention, type RetentionPolicy } from '../retention.ts'
 
 const Report = z
@@ -14,13 +16,20 @@ const Report = z
   })
   .openapi('RetentionReport')
 
-const route = createRoute({
+const route = defineRoute({
   method: 'post',
   path: '/run',
+  role: 'admin',
+  operationId: 'runRetention',
+  tag: 'retention',
   summary: 'Apply the retention policy now',
-  description: 'Deletes events older than their severity allows (AUDIT_RETENTION_DAYS). `Authorization: Bearer $CRON_SECRET`, or an admin key.',
+  description: 'Deletes events older than their severity allows (AUDIT_RETENTION_DAYS). A scheduler may call it with `Authorization: Bearer $CRON_SECRET` instead of an admin key.',
   request: { query: NoQueryParams },
-  responses: { 200: json(Report, 'Per-severity counts and the duration'), ...errorResponses },
+  responses: {
+    200: json(Report, 'Per-severity counts and the duration'),
+    422: ERRORS[422](UNKNOWN_PARAMETER),
+    503: ERRORS[503],
+  },
 })
 
 const digest = (s: string) => createHash('sha256').update(s).digest()
@@ -28,12 +37,13 @@ const digest = (s: string) => createHash('sha256').update(s).digest()
 /** POST /api/v1/audit/retention/run */
 export function retentionRoutes(deps: { store: AuditStore; audit: AuditLogger; auth: AuthOptions; policy: RetentionPolicy; cronSecret: string | undefined }) {
   const app = new OpenAPIHono({ defaultHook })
-  const admin = requireRole('admin', deps.auth)
-  app.use('*', async (c, next) => {
+  // the route's role, or the scheduler's secret
+  const admin = guard(route, deps.auth)
+  const middleware: MiddlewareHandler = async (c, next) => {
     const token = bearer(c)
     if (deps.cronSecret && token && timingSafeEqual(digest(token), digest(deps.cronSecret))) return next()
     return admin(c, next)
-  })
-  app.openapi(route, async (c) => c.json(await runRetention(deps.store, deps.audit, deps.policy), 200))
+  }
+  app.openapi({ ...route, middleware }, async (c) => c.json(await runRetention(deps.store, deps.audit, deps.policy), 200))
   return app
 }

@@ -1,8 +1,9 @@
-import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi'
+import { OpenAPIHono, z } from '@hono/zod-openapi'
 import { FilterParamsShape, extraFilters, queryParams, toFilters, type AuditStore, type EventFilters, type HistogramBucket } from '@audit/core'
 import { defaultHook } from '../validation.ts'
-import { errorResponses, json } from '../schemas.ts'
-import { requireRole, type AuthOptions } from '../auth.ts'
+import { json } from '../schemas.ts'
+import type { AuthOptions } from '../auth.ts'
+import { ERRORS, defineRoute, guarded } from '../openapi.ts'
 
 const StatsParams = queryParams(
   {
@@ -33,12 +34,21 @@ const StatsSchema = z
   })
   .openapi('AuditStats')
 
-const route = createRoute({
+const route = defineRoute({
   method: 'get',
   path: '/',
+  role: 'read',
+  operationId: 'getStats',
+  tag: 'stats',
   summary: 'Statistics of matching events',
+  description:
+    'For the events that match the filters: the total, counts by result, operation type, source and severity, a histogram of results by hour or day, and with `group_by=extra.<key>` the 50 most frequent values of that extra_info key.',
   request: { query: StatsParams },
-  responses: { 200: json(StatsSchema, 'Counts, facets and a histogram'), ...errorResponses },
+  responses: {
+    200: json(StatsSchema, 'Counts, facets and a histogram'),
+    422: ERRORS[422]({ loc: ['query', 'bucket'], msg: "Input should be 'hour' or 'day'", type: 'enum' }),
+    503: ERRORS[503],
+  },
 })
 
 const TWO_DAYS = 2 * 86_400_000
@@ -53,8 +63,7 @@ export function bucketFor(f: EventFilters, now = Date.now()): HistogramBucket {
 /** GET /api/v1/audit/stats */
 export function statsRoutes(deps: { store: AuditStore; auth: AuthOptions }) {
   const app = new OpenAPIHono({ defaultHook })
-  app.use('*', requireRole('read', deps.auth))
-  app.openapi(route, async (c) => {
+  app.openapi(guarded(route, deps.auth), async (c) => {
     const p = c.req.valid('query')
     const filters = toFilters(p, extraFilters(p))
     const stats = await deps.store.stats({

@@ -60,7 +60,7 @@ export function parseIsoDate(s: string): string | null {
 const isoDate = z.string().check((ctx) => {
   const p = parseTimestamp(ctx.value.trim())
   if (p.ok) ctx.value = p.iso
-  else ctx.issues.push({ code: 'custom', input: ctx.value, message: p.message, params: { type: 'datetime_parsing' } })
+  else ctx.issues.push({ code: 'custom', input: ctx.value, message: p.message, params: { type: 'datetime_from_date_parsing' } })
 })
 
 /** Why a filter value cannot be compared in SQL (NUL, a lone surrogate), as a zod issue; or undefined. */
@@ -174,12 +174,24 @@ export function extraFilters(query: Record<string, unknown>): Record<string, str
   return Object.keys(extra).length > 0 ? extra : undefined
 }
 
+const INT_TEXT = /^\s*[+-]?\d+\s*$/
+
+/**
+ * A whole number given as a query parameter, read as pydantic reads one from
+ * text: an optional sign and digits. Anything else (`''`, `1.5`, `1e3`,
+ * `abc`) is refused as not a number, where `z.coerce.number()` would read
+ * `''` as 0 and `1e3` as 1000.
+ */
+function queryInt(min: number, max: number) {
+  return z.preprocess((v) => (typeof v === 'string' && INT_TEXT.test(v) ? Number(v) : v), z.number().int().min(min).max(max))
+}
+
 /** GET /api/v1/audit/events query parameters. */
 export const ListParamsSchema = queryParams(
   {
     ...FilterParamsShape,
-    limit: z.coerce.number().int().min(1).max(1000).default(100).describe('Page size, 1 to 1000'),
-    offset: z.coerce.number().int().min(0).max(10_000_000).default(0).describe('Rows to skip'),
+    limit: queryInt(1, 1000).default(100).describe('Page size, 1 to 1000'),
+    offset: queryInt(0, 10_000_000).default(0).describe('Rows to skip'),
     order: z.enum(['desc', 'asc']).default('desc').describe('Newest first (desc) or oldest first (asc)'),
     after: z.uuid().optional().describe('Keyset cursor: the id of the last event of the previous page (cheaper than a deep offset)'),
   },
