@@ -155,6 +155,7 @@ export function registerDocument(app: OpenAPIHono) {
     info: {
       title: 'Audit events API',
       version: '1.0.0',
+      license: { name: 'MIT', identifier: 'MIT' },
       description:
         'Record, query and export audit events: who did what, with what result, when. Every answer carries `X-Request-Id`. Errors have the shape FastAPI gives them: `{"detail": "..."}`, or for invalid input (422) `{"detail": [{"loc": [...], "msg": "...", "type": "..."}]}`.',
     },
