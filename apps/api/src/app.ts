@@ -1,5 +1,6 @@
 import { OpenAPIHono } from '@hono/zod-openapi'
 import { bodyLimit } from 'hono/body-limit'
+import { COMPRESSIBLE_CONTENT_TYPE_REGEX, compress } from 'hono/compress'
 import { HTTPException } from 'hono/http-exception'
 import { DEFAULT_EXPORT_CONNECTIONS, StoreUnavailableError, type AuditLogger, type AuditStore } from '@audit/core'
 import { auditContext, type TrustProxy } from '@audit/core/hono'
@@ -64,6 +65,8 @@ export function createApp(deps: AppDeps) {
   app.use('*', auditContext({ trustProxy: deps.trustProxy ?? false }))
   app.use('*', accessLog(log))
   app.use('*', metrics.httpMiddleware)
+  // gzip or deflate as the client's Accept-Encoding asks: JSON, the page's assets, streamed exports (CSV is text/*)
+  app.use('*', compress({ contentTypeFilter: (type) => COMPRESSIBLE_CONTENT_TYPE_REGEX.test(type) || /^application\/x-ndjson\b/i.test(type) }))
   // No endpoint takes a parameter named __proto__, and a validator would never see it: copying the
   // query into an object sets the prototype instead of a key, so the unknown-parameter check misses it.
   app.use('/api/*', async (c, next) => {
