@@ -1,11 +1,11 @@
 import { OpenAPIHono } from '@hono/zod-openapi'
 import { bodyLimit } from 'hono/body-limit'
-import { COMPRESSIBLE_CONTENT_TYPE_REGEX, compress } from 'hono/compress'
 import { HTTPException } from 'hono/http-exception'
 import { DEFAULT_EXPORT_CONNECTIONS, StoreUnavailableError, type AuditLogger, type AuditStore } from '@audit/core'
 import { auditContext, type TrustProxy } from '@audit/core/hono'
 import pino from 'pino'
 import { authFailureRecorder, type ApiKey } from './auth.ts'
+import { compression } from './compression.ts'
 import { ApiError } from './errors.ts'
 import { accessLog, type LogEnv } from './logging.ts'
 import { createMetrics, type Metrics } from './metrics.ts'
@@ -65,8 +65,8 @@ export function createApp(deps: AppDeps) {
   app.use('*', auditContext({ trustProxy: deps.trustProxy ?? false }))
   app.use('*', accessLog(log))
   app.use('*', metrics.httpMiddleware)
-  // gzip or deflate as the client's Accept-Encoding asks: JSON, the page's assets, streamed exports (CSV is text/*)
-  app.use('*', compress({ contentTypeFilter: (type) => COMPRESSIBLE_CONTENT_TYPE_REGEX.test(type) || /^application\/x-ndjson\b/i.test(type) }))
+  // gzip or deflate as the client's Accept-Encoding asks: JSON, the page's assets, streamed exports
+  app.use('*', compression())
   // No endpoint takes a parameter named __proto__, and a validator would never see it: copying the
   // query into an object sets the prototype instead of a key, so the unknown-parameter check misses it.
   app.use('/api/*', async (c, next) => {
