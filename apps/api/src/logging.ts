@@ -51,7 +51,9 @@ export async function createServerLogger(options: ServerLoggerOptions = {}): Pro
     const { default: pretty } = await import('pino-pretty')
     destination = pretty({ sync: true, ignore: 'pid,hostname', translateTime: 'SYS:HH:MM:ss.l' })
   }
-  return pino({ name: 'audit-api', level, redact: { paths: REDACT_PATHS } }, destination ?? pino.destination({ dest: 1, sync: true }))
+  // No `name`: hono-pino copies the root's bindings into each request's
+  // child, so a root binding would be written twice in every line.
+  return pino({ level, redact: { paths: REDACT_PATHS } }, destination ?? pino.destination({ dest: 1, sync: true }))
 }
 
 /**
