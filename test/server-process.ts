@@ -82,16 +82,32 @@ export interface RunningServer extends ServerProcess {
   stop(signal?: NodeJS.Signals): Promise<void>
 }
 
+/**
+ * The page's URL and key from the server's output: the JSON line whose
+ * message is `Audit events page: <url>[#token=<key>]` (printed whatever
+ * LOG_LEVEL says), or null while there is none.
+ */
+export function pageLine(output: string): { url: string; token: string } | null {
+  const lines = output.split('\n')
+  lines.pop() // what follows the last newline: a line still being written
+  for (const line of lines) {
+    if (!line.startsWith('{') || !line.includes('Audit events page')) continue
+    const m = /^Audit events page: (http:\/\/[^#\s]+)(?:#token=(\S+))?$/.exec((JSON.parse(line) as { msg: string }).msg)
+    if (m) return { url: m[1] as string, token: m[2] ?? '' }
+  }
+  return null
+}
+
 /** Starts the service as a person would (or with PRODUCTION), and waits for the line that prints the page's URL. */
 export async function startServer(env: Record<string, string>, command: readonly string[] = START, timeoutMs = 120_000): Promise<RunningServer> {
   const proc = spawnServer(env, command)
   const ready = await new Promise<{ url: string; token: string }>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`server did not start in ${timeoutMs} ms:\n${proc.output()}`)), timeoutMs)
     const check = () => {
-      const m = /Audit events page: (http:\/\/\S+?)(?:#token=(\S+))?\s/.exec(proc.output())
-      if (m) {
+      const page = pageLine(proc.output())
+      if (page) {
         clearTimeout(timer)
-        resolve({ url: m[1] as string, token: m[2] ?? '' })
+        resolve(page)
       }
     }
     proc.child.stdout?.on('data', check)

@@ -5,7 +5,9 @@ import { DEFAULT_EXPORT_CONNECTIONS, StoreUnavailableError, type AuditLogger, ty
 import { auditContext, type TrustProxy } from '@audit/core/hono'
 import pino from 'pino'
 import { authFailureRecorder, type ApiKey } from './auth.ts'
+import { compression } from './compression.ts'
 import { ApiError } from './errors.ts'
+import { accessLog, type LogEnv } from './logging.ts'
 import { createMetrics, type Metrics } from './metrics.ts'
 import { docsRoutes } from './routes/docs.ts'
 import { eventsRoutes } from './routes/events.ts'
@@ -60,9 +62,12 @@ export function createApp(deps: AppDeps) {
   metrics.bindStats(() => deps.audit.stats())
   const auth = { keys: deps.keys, onFailure: authFailureRecorder(deps.audit) }
 
-  const app = new OpenAPIHono({ defaultHook })
+  const app = new OpenAPIHono<LogEnv>({ defaultHook })
   app.use('*', auditContext({ trustProxy: deps.trustProxy ?? false }))
+  app.use('*', accessLog(log))
   app.use('*', metrics.httpMiddleware)
+  // gzip or deflate as the client's Accept-Encoding asks: JSON, the page's assets, streamed exports
+  app.use('*', compression())
   // No endpoint takes a parameter named __proto__, and a validator would never see it: copying the
   // query into an object sets the prototype instead of a key, so the unknown-parameter check misses it.
   app.use('/api/*', async (c, next) => {
@@ -114,12 +119,14 @@ export function createApp(deps: AppDeps) {
       return c.json({ detail: err.detail }, err.status)
     }
     if (err instanceof HTTPException && err.status < 500) return c.json({ detail: err.message }, err.status)
+    // the request's logger: its lines carry the reqId of the request's access line
+    const reqLog = (c.var.logger as typeof c.var.logger | undefined) ?? log
     if (err instanceof StoreUnavailableError) {
-      log.warn({ err: err.message, path: c.req.path, method: c.req.method }, 'audit store unavailable')
+      reqLog.warn({ err: err.message }, 'audit store unavailable')
       c.header('Retry-After', '5')
       return c.json({ detail: 'The audit store is unavailable; retry later' }, 503)
     }
-    log.error({ err, path: c.req.path, method: c.req.method }, 'unhandled error')
+    reqLog.error({ err }, 'unhandled error')
     return c.json({ detail: 'Internal Server Error' }, 500)
   })
   return app

@@ -23,19 +23,27 @@ export function apiKey(role: Role, secret: string, name?: string): ApiKey {
 
 /**
  * Parses AUDIT_API_KEYS: `role:key` or `role:name:key`, comma-separated.
- * Throws on an unknown role or a key shorter than 16 characters.
+ * Throws on an unknown role or a key shorter than 16 characters, saying
+ * which entry (its position, and its name when it has one) without quoting
+ * it: an entry that is not understood may be nothing but the secret.
+ *
+ * @example
+ * parseApiKeys('admin:ops:0123456789abcdef, ingest:fedcba9876543210')
  */
 export function parseApiKeys(spec: string): ApiKey[] {
   const keys: ApiKey[] = []
-  for (const part of spec.split(',').map((s) => s.trim()).filter(Boolean)) {
+  const parts = spec.split(',').map((s) => s.trim()).filter(Boolean)
+  parts.forEach((part, i) => {
     const bits = part.split(':')
     const role = bits[0] as Role
     const secret = bits.at(-1) ?? ''
     const name = bits.length >= 3 ? bits.slice(1, -1).join(':') : undefined
-    if (!ROLES.includes(role) || bits.length < 2) throw new Error(`AUDIT_API_KEYS: "${bits[0]}" is not a role (use ${ROLES.join(', ')}) in "role:key" or "role:name:key"`)
-    if (secret.length < 16) throw new Error(`AUDIT_API_KEYS: the ${role} key${name ? ` "${name}"` : ''} is shorter than 16 characters`)
+    const entry = `AUDIT_API_KEYS: entry ${i + 1} of ${parts.length}`
+    if (bits.length < 2) throw new Error(`${entry} has no role: write role:key or role:name:key (roles ${ROLES.join(', ')})`)
+    if (!ROLES.includes(role)) throw new Error(`${entry} does not start with a role (${ROLES.join(', ')}): write role:key or role:name:key`)
+    if (secret.length < 16) throw new Error(`${entry} (role ${role}${name ? `, name "${name}"` : ''}): the key is shorter than 16 characters`)
     keys.push(apiKey(role, secret, name))
-  }
+  })
   return keys
 }
 

@@ -5,6 +5,9 @@ import { DEFAULT_RETENTION, parseRetention, parseSchedule, type RetentionPolicy 
 
 /** Totals are exact up to this many events, estimated past it (see bench/README.md). */
 export const DEFAULT_COUNT_CAP = 1_000
+/** Levels LOG_LEVEL may name. */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
+
 /** An export whose client reads nothing for this long is abandoned and its connection freed. */
 export const DEFAULT_EXPORT_IDLE_TIMEOUT_MS = 60_000
 
@@ -58,6 +61,8 @@ export function loadServerConfig(env: Record<string, string | undefined> = proce
   if (!Number.isInteger(exportIdleTimeoutMs) || exportIdleTimeoutMs < 1000) problems.push(`AUDIT_EXPORT_IDLE_TIMEOUT_MS must be a whole number of at least 1000, got "${env.AUDIT_EXPORT_IDLE_TIMEOUT_MS}"`)
   const countCap = Number(env.AUDIT_COUNT_CAP ?? DEFAULT_COUNT_CAP)
   if (!Number.isInteger(countCap) || countCap < 1) problems.push(`AUDIT_COUNT_CAP must be a positive whole number, got "${env.AUDIT_COUNT_CAP}"`)
+  const logLevel = env.LOG_LEVEL?.trim() || 'info'
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${env.LOG_LEVEL}"`)
   let trustProxy: TrustProxy = false
   try {
     trustProxy = parseTrustProxy(env.AUDIT_TRUST_PROXY ?? '')
@@ -81,7 +86,7 @@ export function loadServerConfig(env: Record<string, string | undefined> = proce
     maxBodyBytes,
     cronSecret: env.CRON_SECRET?.trim() || undefined,
     trustProxy,
-    logLevel: env.LOG_LEVEL ?? 'info',
+    logLevel,
     exportMaxRows,
     exportIdleTimeoutMs,
     countCap,

@@ -1,5 +1,5 @@
 import type { QueueStats } from '@audit/core'
-import type { MiddlewareHandler } from 'hono'
+import type { Context, MiddlewareHandler } from 'hono'
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 
 export interface Metrics {
@@ -9,6 +9,11 @@ export interface Metrics {
   /** Where the queue figures are read at scrape time. */
   bindStats(stats: () => QueueStats): void
   httpMiddleware: MiddlewareHandler
+}
+
+/** The route pattern that answered a request (read once it has been answered), or `unmatched`. */
+export function routeLabel(c: Context): string {
+  return c.req.routePath || 'unmatched'
 }
 
 const COUNTERS = ['enqueued', 'written', 'failed', 'retried', 'dropped', 'rejected'] as const
@@ -60,7 +65,7 @@ export function createMetrics(): Metrics {
     httpMiddleware: async (c, next) => {
       const t0 = performance.now()
       await next()
-      http.observe({ method: c.req.method, route: c.req.routePath || 'unmatched', status: String(c.res.status) }, (performance.now() - t0) / 1000)
+      http.observe({ method: c.req.method, route: routeLabel(c), status: String(c.res.status) }, (performance.now() - t0) / 1000)
     },
   }
 }

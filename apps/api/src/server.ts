@@ -2,6 +2,8 @@
  * The server entry: reads the environment, opens the store, listens, and on
  * SIGTERM/SIGINT stops accepting, writes everything queued, closes the store
  * and exits 0 — or exits 1 with a log line saying what could not be written.
+ * A start that cannot go on (a bad setting, a port in use, a data directory
+ * it cannot use) is one JSON line with a short message, and exit 1.
  *
  * Production runs it as plain `node apps/api/dist/server.js`: a wrapper
  * (npx, pnpm, tsx) between the supervisor and this process may exit, or kill
@@ -10,24 +12,31 @@
 import type { Server } from 'node:http'
 import { serve } from '@hono/node-server'
 import { ConfigError, DataDirLockedError, createAuditLogger, openStore, type AuditLogger, type AuditStore } from '@audit/core'
-import pino from 'pino'
+import type pino from 'pino'
 import { loadOrCreateAdminKey } from './admin-key.ts'
 import { createApp } from './app.ts'
 import { apiKey } from './auth.ts'
 import { isLoopback, loadServerConfig } from './config.ts'
+import { createServerLogger } from './logging.ts'
 import { createMetrics } from './metrics.ts'
 import { runRetention, scheduleDaily } from './retention.ts'
 
 /** How long requests already being answered may take once a stop begins; then their connections are closed. */
 const HTTP_DRAIN_MS = 5_000
 
-async function main() {
-  const log = pino({ name: 'audit-api', level: process.env.LOG_LEVEL ?? 'info' })
+const log = await createServerLogger({ level: process.env.LOG_LEVEL, pretty: process.env.NODE_ENV === 'development' })
 
+/** A start that cannot go on for a reason the person starting it can fix: one line, exit 1. */
+function cannotStart(message: string): never {
+  log.fatal(message)
+  process.exit(1)
+}
+
+async function main() {
   // Signals are ours from the first moment. One that arrives while the store
   // opens stops the server once it is open: killing PGlite while it creates
   // its database would leave a data directory it cannot open again.
-  let stop: ((reason: string) => void) | undefined
+  let stop: ((reason: string, exitCode?: number) => void) | undefined
   let stopWhenStarted: string | undefined
   const onSignal = (signal: NodeJS.Signals) => {
     if (stop) return stop(signal)
@@ -41,20 +50,14 @@ async function main() {
   try {
     config = loadServerConfig(process.env)
   } catch (e) {
-    if (e instanceof ConfigError) {
-      log.fatal(`configuration error: ${e.message}`)
-      process.exit(2)
-    }
+    if (e instanceof ConfigError) cannotStart(`configuration error: ${e.message}`)
     throw e
   }
 
   let keys = config.apiKeys
   let printedKey: string | undefined
   if (keys.length === 0) {
-    if (!isLoopback(config.host)) {
-      log.fatal(`refusing to listen on ${config.host} without AUDIT_API_KEYS: set keys, or listen on 127.0.0.1`)
-      process.exit(2)
-    }
+    if (!isLoopback(config.host)) cannotStart(`refusing to listen on ${config.host} without AUDIT_API_KEYS: set keys, or listen on 127.0.0.1`)
     const admin = await loadOrCreateAdminKey(config.audit.dataDir)
     keys = [apiKey('admin', admin.key, 'local-admin')]
     printedKey = admin.key
@@ -65,10 +68,7 @@ async function main() {
   try {
     store = await openStore(config.audit)
   } catch (e) {
-    if (e instanceof DataDirLockedError) {
-      log.fatal(e.message)
-      process.exit(1)
-    }
+    if (e instanceof DataDirLockedError) cannotStart(e.message)
     throw e
   }
   const metrics = createMetrics()
@@ -88,7 +88,7 @@ async function main() {
   })
   process.on('uncaughtException', (err) => {
     log.fatal({ err }, 'uncaught exception: writing what is queued, then exiting')
-    stop?.('uncaughtException')
+    stop?.('uncaughtException', 1)
   })
   if (stopWhenStarted) return stop(stopWhenStarted)
 
@@ -114,10 +114,20 @@ async function main() {
   server = serve({ fetch: app.fetch, hostname: config.host, port: config.port }, (info) => {
     const host = info.family === 'IPv6' ? `[${info.address}]` : info.address
     const url = `http://${host}:${info.port}/`
-    log.info({ store: store.kind, url, async: audit.async, pid: process.pid }, 'audit events service listening')
-    // The one line a person needs: the page, signed in.
-    process.stdout.write(`\nAudit events page: ${url}${printedKey ? `#token=${printedKey}` : ''}\nAPI docs: ${url}docs\n\n`)
+    // The one line a person needs, whatever LOG_LEVEL says: the page, signed in (the README's quick start).
+    log.child({}, { level: 'info' }).info({ store: store.kind, async: audit.async, url, docs: `${url}docs` }, `Audit events page: ${url}${printedKey ? `#token=${printedKey}` : ''}`)
   }) as Server
+  server.once('error', (err: NodeJS.ErrnoException) => {
+    log.fatal({ code: err.code }, `cannot listen on ${config.host}:${config.port}: ${LISTEN_PROBLEMS[err.code ?? ''] ?? err.message}`)
+    stop?.('listen failed', 1)
+  })
+}
+
+/** What a listen error means, for the codes a setting causes. */
+const LISTEN_PROBLEMS: Record<string, string> = {
+  EADDRINUSE: 'the port is in use (stop what uses it, or set PORT)',
+  EACCES: 'not allowed to use this port (below 1024 needs privileges: set PORT)',
+  EADDRNOTAVAIL: 'this machine has no such address (set HOST)',
 }
 
 /**
@@ -130,8 +140,8 @@ async function main() {
 function shutdownOnce(log: pino.Logger, audit: AuditLogger, store: AuditStore, beginStop: () => Server | undefined) {
   let stopping = false
   let exitCode = 0
-  return (reason: string) => {
-    if (reason === 'uncaughtException') exitCode = 1
+  return (reason: string, code = 0) => {
+    exitCode = Math.max(exitCode, code)
     if (stopping) {
       log.warn({ signal: reason, queueDepth: audit.stats().queueDepth }, 'signal while shutting down: ignored (the shutdown writes what is queued, then exits)')
       return
@@ -178,6 +188,11 @@ async function closeHttp(server: Server): Promise<void> {
 }
 
 main().catch((err) => {
-  pino({ name: 'audit-api' }).fatal({ err }, 'failed to start')
+  // An error with a code (a file that cannot be read or made, a database
+  // that refuses or cannot be reached) says what is wrong in its message;
+  // anything else is a defect, logged with its stack.
+  const code = (err as { code?: unknown } | null)?.code
+  if (err instanceof Error && typeof code === 'string') log.fatal({ code }, `failed to start: ${err.message || code}`)
+  else log.fatal({ err }, 'failed to start')
   process.exit(1)
 })

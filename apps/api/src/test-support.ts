@@ -1,6 +1,7 @@
 import { createAuditLogger, type AuditLoggerOptions, type AuditStore } from '@audit/core'
 import { openPgliteStore } from '@audit/core/pglite'
 import type { TrustProxy } from '@audit/core/hono'
+import type pino from 'pino'
 import { createApp } from './app.ts'
 import { apiKey } from './auth.ts'
 
@@ -11,11 +12,11 @@ export const KEYS = {
 } as const
 
 /** An app over a store (a fresh in-memory PGlite by default) with one key of each role. */
-export async function testApp(opts: { store?: AuditStore; audit?: Partial<AuditLoggerOptions>; maxBodyBytes?: number; countCap?: number; trustProxy?: TrustProxy } = {}) {
+export async function testApp(opts: { store?: AuditStore; audit?: Partial<AuditLoggerOptions>; maxBodyBytes?: number; countCap?: number; trustProxy?: TrustProxy; log?: pino.Logger } = {}) {
   const store = opts.store ?? (await openPgliteStore({ dataDir: 'memory://' }))
   const audit = createAuditLogger({ store, log: { warn() {}, error() {} }, source: 'system', ...opts.audit })
   const keys = [apiKey('admin', KEYS.admin, 'admin-key'), apiKey('read', KEYS.read, 'read-key'), apiKey('ingest', KEYS.ingest, 'ingest-key')]
-  const app = createApp({ store, audit, keys, ...(opts.maxBodyBytes ? { maxBodyBytes: opts.maxBodyBytes } : {}), ...(opts.countCap ? { countCap: opts.countCap } : {}), ...(opts.trustProxy !== undefined ? { trustProxy: opts.trustProxy } : {}) })
+  const app = createApp({ store, audit, keys, ...(opts.maxBodyBytes ? { maxBodyBytes: opts.maxBodyBytes } : {}), ...(opts.countCap ? { countCap: opts.countCap } : {}), ...(opts.trustProxy !== undefined ? { trustProxy: opts.trustProxy } : {}), ...(opts.log ? { log: opts.log } : {}) })
   type Init = { key?: keyof typeof KEYS | string | null; body?: unknown; headers?: Record<string, string>; method?: string }
   async function call(path: string, init: Init = {}) {
     const headers: Record<string, string> = { ...init.headers }

@@ -162,6 +162,24 @@ describe('batching queue (fake timers)', () => {
     expect(identity(t.audit)).toBe(true)
   })
 
+  it.each([
+    ['the database refuses it (a lone surrogate in extra_info)', { extraInfo: { token: 'tok-secret-1', bad: '\ud800' } }, /json|unicode/i],
+    ['validation refuses it (an unknown result)', { result: 'bogus' as never, extraInfo: { token: 'tok-secret-1' } }, /result/i],
+  ])('the line of a rejected event names it, never its values: %s', async (_label, fields, reason) => {
+    const t = setup()
+    const id = await runWithAuditContext({ requestId: 'req-7' }, () =>
+      t.audit.logEvent({ ...t.event(), source: 'billing', message: 'reset the password of bob', ...fields }),
+    )
+    await t.audit.flush()
+    expect(t.log.error).toHaveBeenCalledTimes(1)
+    expect(t.log.error).toHaveBeenCalledWith(
+      { reason: expect.stringMatching(reason), event: { id, source: 'billing', operation_type: 'queue_test', request_id: 'req-7' } },
+      'audit event rejected',
+    )
+    const line = JSON.stringify(t.log.error.mock.calls)
+    for (const value of [t.tag, 'reset the password', 'tok-secret-1']) expect(line).not.toContain(value)
+  })
+
   it('shutdown writes everything queued', async () => {
     fake()
     const t = setup({ batchSize: 100 })

@@ -166,6 +166,7 @@ export function createAuditLogger(options: AuditLoggerOptions): AuditLogger {
     isMisconfigured: (err) => sqlStateKind((err as { code?: unknown } | null)?.code) === 'misconfigured',
     locate: locateRow,
     idOf: (item) => item.id,
+    describe: describeEvent,
     log,
     ...(options.onFlush ? { onFlush: options.onFlush } : {}),
     ...(options.backoff ? { backoff: options.backoff } : {}),
@@ -268,6 +269,22 @@ function snapshot(e: LogEventInput, defaultSource: string): Pending {
   if (id !== undefined) c.id = id
   const ts = e.timestamp
   return { c, id: id ?? newEventId(), ts: ts === undefined ? Date.now() : ts instanceof Date ? ts.getTime() : ts }
+}
+
+/**
+ * What a log line says about a rejected event: which one (id, request_id)
+ * and what it was (source, operation_type), never what it carried
+ * (operator, message, extra_info, addresses). Only short strings are kept:
+ * a rejected event's fields may be anything.
+ */
+function describeEvent(item: Pending | EventRow | Record<string, unknown>): Record<string, string> {
+  const fields = ('c' in item && item.c && typeof item.c === 'object' ? { ...item.c, id: item.id } : item) as Record<string, unknown>
+  const out: Record<string, string> = {}
+  for (const k of ['id', 'source', 'operation_type', 'request_id']) {
+    const v = fields[k]
+    if (typeof v === 'string') out[k] = v.length > 200 ? `${v.slice(0, 200)}…` : v
+  }
+  return out
 }
 
 /** Validates a queued event into a database row; throws {@link RejectedEventError} with the reasons. */

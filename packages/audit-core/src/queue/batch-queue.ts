@@ -53,6 +53,11 @@ export interface BatchQueueOptions<T, R> {
   idOf?: (item: T | R) => string | undefined
   /** Batches written at the same time (default 1). Each has its own retries; events are not ordered across batches. */
   concurrency?: number
+  /**
+   * What the line logged for a rejected event says about it (default: its
+   * id). Never its values: a log is read by more people than the table.
+   */
+  describe?: (item: T | R) => object
   /** Called for each rejected event, after it is counted. */
   onReject?: (item: T | R, reason: string) => void
   /** Called after each flush with its duration. */
@@ -757,7 +762,11 @@ export class BatchQueue<T, R> {
   private reject(item: T | R, err: unknown): void {
     this.counters.rejected++
     const reason = errorText(err)
-    this.opts.log.error({ reason, event: item }, 'audit event rejected')
+    let event: object = { id: this.opts.idOf?.(item) }
+    this.hook(() => {
+      if (this.opts.describe) event = this.opts.describe(item)
+    })
+    this.opts.log.error({ reason, event }, 'audit event rejected')
     this.hook(() => this.opts.onReject?.(item, reason))
   }
 
