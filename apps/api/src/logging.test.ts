@@ -6,7 +6,8 @@
  */
 import type net from 'node:net'
 import { serve, type ServerType } from '@hono/node-server'
-import { ConfigError, createAuditLogger, openPgliteStore, type AuditStore } from '@audit/core'
+import { ConfigError, createAuditLogger, type AuditStore } from '@audit/core'
+import { openPgliteStore } from '@audit/core/pglite'
 import type pino from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { loadServerConfig } from './config.ts'

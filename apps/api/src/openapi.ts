@@ -1,5 +1,5 @@
 import { createRoute, z, type OpenAPIHono, type RouteConfig } from '@hono/zod-openapi'
-import type { MiddlewareHandler } from 'hono'
+import type { Env, MiddlewareHandler } from 'hono'
 import { ALLOWED, requireRole, type Access, type AuthOptions } from './auth.ts'
 import { ErrorSchema, ValidationErrorSchema } from './schemas.ts'
 
@@ -131,7 +131,7 @@ export function guarded<R extends { 'x-required-role': Access }>(route: R, auth:
 }
 
 /** Components the routes refer to, and the document's own fields. */
-export function registerDocument(app: OpenAPIHono) {
+export function registerDocument<E extends Env>(app: OpenAPIHono<E>) {
   const registry = app.openAPIRegistry
   registry.registerComponent('securitySchemes', 'apiKey', {
     type: 'http',
@@ -155,7 +155,7 @@ export function registerDocument(app: OpenAPIHono) {
     info: {
       title: 'Audit events API',
       version: '1.0.0',
-      license: { name: 'MIT', identifier: 'MIT' },
+      license: { name: 'MIT', url: 'https://opensource.org/license/mit' },
       description:
         'Record, query and export audit events: who did what, with what result, when. Every answer carries `X-Request-Id`. Errors have the shape FastAPI gives them: `{"detail": "..."}`, or for invalid input (422) `{"detail": [{"loc": [...], "msg": "...", "type": "..."}]}`.',
     },
