@@ -3,7 +3,7 @@
  *
  *   pnpm bench                                     # full sizes (about 12 minutes on 2 cores)
  *   pnpm bench --events 200000 --rows 1000000      # smaller
- *   pnpm bench --only ingest,http                  # some sections: enqueue, ingest, http, query, pglite, import
+ *   pnpm bench --only ingest,http                  # some sections: enqueue, ingest, http, query, pglite, import, compression
  *
  * Needs the local Postgres server (BENCH_DATABASE_URL, default
  * postgres://postgres@127.0.0.1:5432/postgres) and psql; fresh databases are
@@ -15,6 +15,7 @@ import path from 'node:path'
 import { ROOT, results, type Result } from './lib.ts'
 import { enqueueCost, ingestPostgres, operationCost } from './ingest.ts'
 import { httpIngest } from './http.ts'
+import { compressionFigures } from './compression.ts'
 import { importCost } from './import-cost.ts'
 import { pgliteFigures } from './pglite.ts'
 import { queryLatency } from './query.ts'
@@ -30,7 +31,8 @@ const SINGLE = Number(arg('single', '20000'))
 const ENQUEUE = Number(arg('enqueue', '300000'))
 const ROWS = arg('rows', '1000000,10000000').split(',').map(Number).filter((n) => n > 0)
 const PGLITE_ROWS = Number(arg('pglite-rows', '1000000'))
-const ONLY = new Set(arg('only', 'enqueue,ingest,http,query,pglite,import').split(','))
+const COMPRESSION_ROWS = Number(arg('compression-rows', '200000'))
+const ONLY = new Set(arg('only', 'enqueue,ingest,http,query,pglite,import,compression').split(','))
 
 async function main() {
   const started = performance.now()
@@ -54,6 +56,7 @@ async function main() {
     })
   }
   if (ONLY.has('import')) importCost()
+  if (ONLY.has('compression')) await compressionFigures(COMPRESSION_ROWS)
   const minutes = (performance.now() - started) / 60_000
   console.log(`\nwhole run: ${minutes.toFixed(1)} min`)
   const run = { date: new Date().toISOString(), node: process.version, cores: os.cpus().length, argv: process.argv.slice(2), minutes: Math.round(minutes * 10) / 10 }
