@@ -9,7 +9,7 @@
  * database connection, while the client was still downloading the first
  * megabytes. Here the body is read one chunk at a time, only when the client
  * asks for more, and what zlib has of it is sent at least every
- * FLUSH_BYTES of input.
+ * FLUSH_BYTES of input. Measured against hono/compress: bench/README.md, "Compression".
  */
 import { constants, createDeflate, createGzip, type Deflate, type Gzip } from 'node:zlib'
 import type { MiddlewareHandler } from 'hono'
