@@ -51,22 +51,30 @@ interface Result {
   byId: (AuditEvent | null)[]
 }
 
+/**
+ * The environment of a user's shell: without the npm_config_* settings that
+ * `pnpm test` passes to its children, which npm would warn about.
+ */
+const USER_ENV = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(npm|pnpm)_/i.test(k)))
+
 /** Runs a command to its end; never throws, the caller asserts on the outcome. */
-function run(command: string, args: string[], options: { cwd: string; env?: Record<string, string> }): Promise<{ code: number | null; output: string }> {
+function run(command: string, args: string[], options: { cwd: string; env?: Record<string, string> }): Promise<{ code: number | null; stdout: string; output: string }> {
   return new Promise((resolve) => {
-    const child = spawn(command, args, { cwd: options.cwd, env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(command, args, { cwd: options.cwd, env: { ...USER_ENV, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] })
+    let stdout = ''
     let output = ''
-    child.stdout.on('data', (d) => (output += d))
+    child.stdout.on('data', (d) => ((stdout += d), (output += d)))
     child.stderr.on('data', (d) => (output += d))
-    child.on('error', (err) => resolve({ code: null, output: `${output}${err.message}` }))
-    child.on('close', (code) => resolve({ code, output }))
+    child.on('error', (err) => resolve({ code: null, stdout, output: `${output}${err.message}` }))
+    child.on('close', (code) => resolve({ code, stdout, output }))
   })
 }
 
-async function mustRun(what: string, command: string, args: string[], options: { cwd: string; env?: Record<string, string> }): Promise<string> {
+/** Runs a command that must succeed. */
+async function mustRun(what: string, command: string, args: string[], options: { cwd: string; env?: Record<string, string> }): Promise<{ stdout: string; output: string }> {
   const r = await run(command, args, options)
   if (r.code !== 0) throw new Error(`${what} failed (exit ${r.code}): ${command} ${args.join(' ')}\n${r.output}`)
-  return r.output
+  return r
 }
 
 /** The version of `name` the workspace pins (the library's manifest first, then the root's). */
@@ -116,7 +124,7 @@ afterAll(async () => {
 
 describe('consumer install', () => {
   it('brings none of the optional peers (store drivers, test tools) the consumer did not ask for', async () => {
-    const installed = JSON.parse(await mustRun('npm ls', 'npm', ['ls', '--all', '--json'], { cwd: project }))
+    const installed = JSON.parse((await mustRun('npm ls', 'npm', ['ls', '--all', '--json'], { cwd: project })).stdout)
     const names = new Set<string>()
     type Tree = Record<string, { version?: string; missing?: boolean; dependencies?: Tree }>
     // an optional peer that is not installed is listed too, without a version
@@ -151,7 +159,7 @@ describe('consumer type-check (strict)', () => {
 /** Runs one framework's app against a store and returns what it saw. */
 async function runApp(framework: string, env: Record<string, string>): Promise<Result> {
   const result = path.join(tmp, `${framework}-${env.CONSUMER_STORE}.json`)
-  const output = await timed(`${framework} on ${env.CONSUMER_STORE}`, () =>
+  const { output } = await timed(`${framework} on ${env.CONSUMER_STORE}`, () =>
     mustRun(`the ${framework} app`, process.execPath, ['out/run.js', framework], { cwd: project, env: { ...env, CONSUMER_RESULT: result } }),
   )
   // nothing warns about a store that is not in use (supabase-js on Node 20 did)
