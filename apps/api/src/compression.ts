@@ -80,12 +80,18 @@ export function compression(): MiddlewareHandler {
 }
 
 /**
+ * zlib's fastest level: an export is CPU-bound on this path, and level 1
+ * keeps most of the size gain (bench/README.md, "Compression").
+ */
+const ZLIB_OPTIONS = { level: constants.Z_BEST_SPEED }
+
+/**
  * `source` compressed, pull-based: a chunk of it is read only when the
  * reader wants more; a cancel cancels the source.
  */
 export function compressStream(source: ReadableStream<Uint8Array>, encoding: Encoding): ReadableStream<Uint8Array> {
   const reader = source.getReader()
-  const zlib: Gzip | Deflate = encoding === 'gzip' ? createGzip() : createDeflate()
+  const zlib: Gzip | Deflate = encoding === 'gzip' ? createGzip(ZLIB_OPTIONS) : createDeflate(ZLIB_OPTIONS)
   const out: Buffer[] = []
   zlib.on('data', (b: Buffer) => out.push(b))
   zlib.on('error', () => {}) // each step below rejects with it
