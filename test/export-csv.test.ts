@@ -7,7 +7,7 @@ import Papa from 'papaparse'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { EVENT_COLUMNS, eventsToCsv, openPostgresStore, type AuditEvent, type AuditStore, type EventRow, type PostgresPools } from '@audit/core'
 import { createTestDatabase, describeEngine, seedEvents, type TestDatabase } from '@audit/core/testing'
-import { testApp, KEYS } from '../apps/api/src/test-support.ts'
+import { testApp, KEYS } from '../apps/api/test-support/test-app.ts'
 import { csvLine, trickyEvent } from './csv-rule.ts'
 
 const E = '/api/v1/audit/events'

@@ -5,7 +5,7 @@ import Papa from 'papaparse'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { EVENT_COLUMNS, openPgliteStore, type AuditEvent, type AuditStore, type EventRow } from '@audit/core'
 import { referenceFilter, seedEvents } from '@audit/core/testing'
-import { testApp, KEYS } from '../apps/api/src/test-support.ts'
+import { testApp, KEYS } from '../apps/api/test-support/test-app.ts'
 import { csvLine, trickyEvent } from './csv-rule.ts'
 import { msUntil, parseRetention, runRetention, scheduleDaily } from '../apps/api/src/retention.ts'
 

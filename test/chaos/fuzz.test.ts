@@ -10,7 +10,7 @@
  */
 import { afterAll, describe, expect, it } from 'vitest'
 import { openPgliteStore, openPostgresStore, type AuditStore } from '@audit/core'
-import { KEYS, testApp } from '../../apps/api/src/test-support.ts'
+import { KEYS, testApp } from '../../apps/api/test-support/test-app.ts'
 import { clusterUnavailable, startCluster, type ChaosCluster } from './cluster.ts'
 import { fuzzCases, operationsOf, Rng, type FuzzCase } from './fuzz.ts'
 import type { Db } from './harness.ts'

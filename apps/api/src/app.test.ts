@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import SwaggerParser from '@apidevtools/swagger-parser'
 import { StoreUnavailableError, openPgliteStore, type AuditStore, type EventRow } from '@audit/core'
-import { testApp } from './test-support.ts'
+import { testApp } from '../test-support/test-app.ts'
 
 const E = '/api/v1/audit/events'
 const ok = { source: 'api-service', operation_type: 'config_update', result: 'success' }

@@ -1,7 +1,7 @@
 import { createAuditLogger, openPgliteStore, type AuditLoggerOptions, type AuditStore } from '@audit/core'
 import type { TrustProxy } from '@audit/core/hono'
-import { createApp } from './app.ts'
-import { apiKey } from './auth.ts'
+import { createApp } from '../src/app.ts'
+import { apiKey } from '../src/auth.ts'
 
 export const KEYS = {
   admin: 'admin-secret-0123456789',
