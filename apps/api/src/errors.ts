@@ -22,7 +22,7 @@ const TYPES: Record<string, (i: z.core.$ZodIssue) => string> = {
 }
 
 // zod leaves the input out of issues; a missing field is an invalid_type that received undefined.
-const isMissing = (i: z.core.$ZodIssue) => i.code === 'invalid_type' && /received undefined$/.test(i.message)
+const isMissing = (i: z.core.$ZodIssue) => i.code === 'invalid_type' && i.message.endsWith('received undefined')
 
 /** Zod issues as FastAPI's `detail` list, under a location prefix such as `['query']` or `['body']`. */
 export function toDetail(issues: readonly z.core.$ZodIssue[], prefix: (string | number)[]): ErrorDetail[] {

@@ -1,11 +1,12 @@
 import type { QueueStats } from '@audit/core'
 import type { MiddlewareHandler } from 'hono'
+import { routePath } from 'hono/route'
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 
 export interface Metrics {
   registry: Registry
   /** For the logger's onFlush. */
-  observeFlush(ms: number, rows: number): void
+  observeFlush: (ms: number, rows: number) => void
   /** Where the queue figures are read at scrape time. */
   bindStats(stats: () => QueueStats): void
   httpMiddleware: MiddlewareHandler
@@ -60,7 +61,7 @@ export function createMetrics(): Metrics {
     httpMiddleware: async (c, next) => {
       const t0 = performance.now()
       await next()
-      http.observe({ method: c.req.method, route: c.req.routePath || 'unmatched', status: String(c.res.status) }, (performance.now() - t0) / 1000)
+      http.observe({ method: c.req.method, route: routePath(c) || 'unmatched', status: String(c.res.status) }, (performance.now() - t0) / 1000)
     },
   }
 }

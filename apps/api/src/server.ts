@@ -30,7 +30,10 @@ async function main() {
   let stop: ((reason: string) => void) | undefined
   let stopWhenStarted: string | undefined
   const onSignal = (signal: NodeJS.Signals) => {
-    if (stop) return stop(signal)
+    if (stop) {
+      stop(signal)
+      return
+    }
     log.info({ signal }, stopWhenStarted ? 'still starting: stopping once the store is open' : 'stop requested while starting: stopping once the store is open')
     stopWhenStarted ??= signal
   }
@@ -88,9 +91,12 @@ async function main() {
   })
   process.on('uncaughtException', (err) => {
     log.fatal({ err }, 'uncaught exception: writing what is queued, then exiting')
-    stop?.('uncaughtException')
+    stop('uncaughtException')
   })
-  if (stopWhenStarted) return stop(stopWhenStarted)
+  if (stopWhenStarted) {
+    stop(stopWhenStarted)
+    return
+  }
 
   const app = createApp({
     store,
@@ -177,7 +183,7 @@ async function closeHttp(server: Server): Promise<void> {
   server.closeAllConnections()
 }
 
-main().catch((err) => {
+main().catch((err: unknown) => {
   pino({ name: 'audit-api' }).fatal({ err }, 'failed to start')
   process.exit(1)
 })

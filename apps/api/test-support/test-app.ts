@@ -15,11 +15,12 @@ export async function testApp(opts: { store?: AuditStore; audit?: Partial<AuditL
   const audit = createAuditLogger({ store, log: { warn() {}, error() {} }, source: 'system', ...opts.audit })
   const keys = [apiKey('admin', KEYS.admin, 'admin-key'), apiKey('read', KEYS.read, 'read-key'), apiKey('ingest', KEYS.ingest, 'ingest-key')]
   const app = createApp({ store, audit, keys, ...(opts.maxBodyBytes ? { maxBodyBytes: opts.maxBodyBytes } : {}), ...(opts.countCap ? { countCap: opts.countCap } : {}), ...(opts.trustProxy !== undefined ? { trustProxy: opts.trustProxy } : {}) })
-  type Init = { key?: keyof typeof KEYS | string | null; body?: unknown; headers?: Record<string, string>; method?: string }
+  // key: a role of KEYS, or the key itself; null for none
+  interface Init { key?: string | null; body?: unknown; headers?: Record<string, string>; method?: string }
   async function call(path: string, init: Init = {}) {
     const headers: Record<string, string> = { ...init.headers }
     const key = init.key === undefined ? 'admin' : init.key
-    if (key) headers.authorization = `Bearer ${KEYS[key as keyof typeof KEYS] ?? key}`
+    if (key) headers.authorization = `Bearer ${key in KEYS ? KEYS[key as keyof typeof KEYS] : key}`
     let body: string | undefined
     if (init.body !== undefined) {
       body = typeof init.body === 'string' ? init.body : JSON.stringify(init.body)

@@ -1,4 +1,5 @@
 import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi'
+import type { Context, Env, Next } from 'hono'
 import {
   EventInputSchema,
   FilterParamsShape,
@@ -11,7 +12,6 @@ import {
   toFilters,
   type AuditLogger,
   type AuditStore,
-  type EventRow,
 } from '@audit/core'
 import { forwardedForInfo, getRequestAuditContext } from '@audit/core/hono'
 import { ApiError, toDetail, validationError, type ErrorDetail } from '../errors.ts'
@@ -95,14 +95,14 @@ export function eventsRoutes(deps: EventsDeps) {
   const ingest = requireRole('ingest', deps.auth)
   const admin = requireRole('admin', deps.auth)
 
-  app.use(ingestRoute.path, async (c, next) => {
+  app.use(ingestRoute.path, async (c: Context<Env, string>, next: Next) => {
     if (c.req.method === 'POST') return ingest(c, next)
     if (c.req.method === 'DELETE') return admin(c, next)
     return read(c, next)
   })
   app.use('/:id', read)
   // ingest is not declared with createRoute, so its (empty) query is checked here, after auth
-  app.use(ingestRoute.path, async (c, next) => {
+  app.use(ingestRoute.path, async (c: Context<Env, string>, next: Next) => {
     if (c.req.method === 'POST') refuseQueryParams(c)
     await next()
   })
@@ -190,7 +190,7 @@ export function eventsRoutes(deps: EventsDeps) {
     const now = new Date().toISOString()
     const events = batch ? (parsed.data as z.infer<typeof IngestBatchSchema>).events : [parsed.data as z.infer<typeof EventInputSchema>]
     const rows = events.map(
-      (e) => ({ ...e, id: e.id ?? newEventId(), timestamp: e.timestamp ? new Date(e.timestamp).toISOString() : now, severity: e.severity ?? severityForResult(e.result) }) as EventRow,
+      (e) => ({ ...e, id: e.id ?? newEventId(), timestamp: e.timestamp ? new Date(e.timestamp).toISOString() : now, severity: e.severity ?? severityForResult(e.result) }),
     )
     const outcome = await deps.audit.ingest(rows, { respondAsync: prefersRespondAsync(c.req.header('prefer')) })
     switch (outcome.status) {

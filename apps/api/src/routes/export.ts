@@ -47,12 +47,14 @@ function pagedExport(store: AuditStore, filters: EventFilters, order: SortOrder,
   let after: string | undefined
   let first = true
   let done = false
+  // cancel() may have ended the export while a page was read (a call, so no narrowing says otherwise)
+  const cancelled = () => done
   return new ReadableStream<Uint8Array>(
     {
     async pull(controller) {
       if (done) return
       const page = await store.queryEvents({ filters, limit: chunk, order, withTotal: false, ...(after ? { after } : {}) })
-      if (done) return // cancelled meanwhile
+      if (cancelled()) return
       const text = csv ? eventsToCsv(page.events, { header: first }) : eventsToNdjson(page.events)
       first = false
       if (text) controller.enqueue(encoder.encode(text))
@@ -170,12 +172,12 @@ export function exportRoutes(deps: ExportDeps) {
       'Cache-Control': 'no-store',
     }
     // HEAD: the headers alone; no stream is opened, so nothing is held
-    if (c.req.method === 'HEAD') return new Response(null, { status: 200, headers }) as never
+    if (c.req.method === 'HEAD') return new Response(null, { status: 200, headers })
     const body = slots.hold(() =>
       csv && deps.store.exportCsv ? deps.store.exportCsv(filters, p.order) : pagedExport(deps.store, filters, p.order, csv, chunk),
     )
     if (!body) throw busy()
-    return new Response(body, { status: 200, headers }) as never
+    return new Response(body, { status: 200, headers })
   })
   return app
 }

@@ -1,4 +1,5 @@
 import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi'
+import type { Context, Env, Next } from 'hono'
 import type { AuditLogger, AuditStore } from '@audit/core'
 import { timingSafeEqual, createHash } from 'node:crypto'
 import { bearer, requireRole, type AuthOptions } from '../auth.ts'
@@ -29,7 +30,7 @@ const digest = (s: string) => createHash('sha256').update(s).digest()
 export function retentionRoutes(deps: { store: AuditStore; audit: AuditLogger; auth: AuthOptions; policy: RetentionPolicy; cronSecret: string | undefined }) {
   const app = new OpenAPIHono({ defaultHook })
   const admin = requireRole('admin', deps.auth)
-  app.use('*', async (c, next) => {
+  app.use('*', async (c: Context<Env, string>, next: Next) => {
     const token = bearer(c)
     if (deps.cronSecret && token && timingSafeEqual(digest(token), digest(deps.cronSecret))) return next()
     return admin(c, next)
