@@ -19,7 +19,7 @@ const tricky: EventRow[] = [
   { message: 'comma, "quotes", and a \\ backslash', operator: '\ufeffBOM', user_agent: 'ünïcødé ✓ 🚀', timestamp: '2026-11-20T11:59:57.123999Z' }, // microseconds: truncated, as JavaScript does
   { message: '=multi\nline formula', extra_info: { b: [1, 2.5, true, null, { deep: 'q"\\\n\t\u0001' }], a: 'x', 'ключ': {}, e: [] } },
   { message: null, operator: null, extra_info: null, source: '-dash-source', resource_type: '-dash.type' },
-].map((o, i) => trickyEvent(i, NOW, { ip_address: i % 2 ? '2001:db8::7' : '203.0.113.9', ...o } as Partial<EventRow>))
+].map((o, i) => trickyEvent(i, NOW, { ip_address: i % 2 ? '2001:db8::7' : '203.0.113.9', ...o }))
 
 describe(`CSV export on ${describeEngine()} (${process.env.TEST_DATABASE_URL ? 'written by COPY' : 'PGlite socket: written page by page'})`, () => {
   let db: TestDatabase

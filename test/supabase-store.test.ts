@@ -82,7 +82,7 @@ describe(`RLS and grants on ${describeEngine()}`, () => {
         })
         .then(
           () => null,
-          (e: { code?: string }) => e,
+          (e: unknown) => e as { code?: string },
         )
       expect(err?.code, stmt).toBe('42501')
     }
@@ -99,7 +99,7 @@ describe(`RLS and grants on ${describeEngine()}`, () => {
         })
         .then(
           () => null,
-          (e: { code?: string }) => e,
+          (e: unknown) => e as { code?: string },
         )
       expect(err?.code, stmt).toBe('42501')
     }

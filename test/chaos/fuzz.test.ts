@@ -21,7 +21,7 @@ if (unavailable) console.warn(`chaos: the fuzzer runs on PGlite only: ${unavaila
 
 interface Engine {
   name: string
-  open(): Promise<{ store: AuditStore; db: Db; close(): Promise<void> }>
+  open(): Promise<{ store: AuditStore; db: Db; close: () => Promise<void> }>
 }
 
 let cluster: ChaosCluster | undefined

@@ -30,7 +30,7 @@ export class Rng {
   }
 }
 
-type Schema = {
+interface Schema {
   type?: string
   format?: string
   enum?: unknown[]
@@ -73,7 +73,7 @@ export function operationsOf(doc: { paths: Record<string, Record<string, any>>; 
       ops.push({
         method: method.toUpperCase(),
         path,
-        params: (op.parameters ?? []).map((p: Param) => ({ name: p.name, in: p.in, required: !!p.required, schema: resolve(p.schema) })),
+        params: (op.parameters ?? []).map((p: Param) => ({ name: p.name, in: p.in, required: p.required, schema: resolve(p.schema) })),
         ...(eventSchema ? { body: eventSchema } : body ? { body: resolve(body) } : {}),
       })
     }
@@ -201,7 +201,7 @@ function queryValues(p: Param): QueryValue[] {
   if (s.enum) return enumValues(s)
   if (s.type === 'integer' || s.type === 'number') return intValues(s)
   if (s.format === 'uuid') return UUID_VALUES
-  if (/date/.test(p.name)) return DATE_VALUES
+  if (p.name.includes('date')) return DATE_VALUES
   if (s.pattern?.startsWith('^extra')) {
     return [
       { raw: 'extra.' },
