@@ -53,6 +53,11 @@ export default defineConfig(
     },
   },
   {
+    // The id's hot path indexes a 256-entry table with masked bytes: `!` is exact, a check or a Buffer costs 2x.
+    files: ['packages/audit-core/src/uuid7.ts'],
+    rules: { '@typescript-eslint/no-non-null-assertion': 'off' },
+  },
+  {
     files: ['apps/web/src/**/*.{ts,tsx}'],
     extends: [reactHooks.configs.flat.recommended],
     languageOptions: { globals: globals.browser },
