@@ -3,6 +3,7 @@
 // Each check (tsc on every tsconfig, eslint, madge) counts as one test.
 import { spawnSync } from 'node:child_process'
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { delimiter, resolve } from 'node:path'
 
 const sourceDirs = ['packages', 'apps'].flatMap((d) => readdirSync(d).map((p) => `${d}/${p}/src`)).filter((d) => existsSync(d))
 const checks = [
@@ -13,7 +14,13 @@ const checks = [
   ['madge', '--circular', ...sourceDirs],
 ]
 
-const run = (cmd, args) => spawnSync(cmd, args, { stdio: 'inherit', shell: process.platform === 'win32' })
+// The workspace's own tools, also when run as plain `node scripts/test.mjs`.
+const env = { ...process.env, PATH: `${resolve('node_modules/.bin')}${delimiter}${process.env.PATH ?? ''}` }
+const run = (cmd, args) => {
+  const r = spawnSync(cmd, args, { stdio: 'inherit', env, shell: process.platform === 'win32' })
+  if (r.error) console.error(`${cmd}: ${r.error.message}`)
+  return r
+}
 
 const checked = { passed: 0, failed: 0 }
 for (const [cmd, ...args] of checks) {
