@@ -11,5 +11,18 @@ export default defineConfig({
     hookTimeout: 120_000,
     pool: 'forks',
     reporters: ['default'],
+    coverage: {
+      provider: 'v8',
+      // The web app is covered by the browser tests, which v8 cannot see into.
+      include: ['packages/*/src/**/*.ts', 'apps/api/src/**/*.ts'],
+      // server.ts runs only as its own process (test/server-lifecycle.test.ts), which v8 cannot see from here.
+      exclude: ['**/*.test.ts', 'packages/audit-core/testing/**', 'apps/api/src/server.ts'],
+      reporter: ['text-summary', 'text'],
+      reportOnFailure: true,
+      thresholds: {
+        'packages/audit-core/src/**': { lines: 90 },
+        'apps/api/src/**': { lines: 85 },
+      },
+    },
   },
 })

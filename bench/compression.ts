@@ -145,7 +145,7 @@ function countingStore(store: AuditStore, probe: Probe): AuditStore {
             {
               async pull(controller) {
                 const { done, value } = await reader.read()
-                if (done) return controller.close()
+                if (done) { controller.close(); return; }
                 probe.storeBytes += value.byteLength
                 controller.enqueue(value)
               },
@@ -194,7 +194,7 @@ function download(port: number, probe: Probe, pauseMs?: number): Promise<Downloa
     const t0 = performance.now()
     // a fresh connection each time: a kept-alive one carries the socket buffers an earlier download grew
     const req = http.get({ host: '127.0.0.1', port, path: PATH, agent: false, headers: { authorization: `Bearer ${KEY}`, 'accept-encoding': 'gzip' } }, (res) => {
-      if (res.statusCode !== 200) return reject(new Error(`export answered ${res.statusCode}`))
+      if (res.statusCode !== 200) { reject(new Error(`export answered ${res.statusCode}`)); return; }
       const d: Download = { rows: Number(res.headers['x-total-count']), ttfb: 0, total: 0, wire: 0 }
       // written to by hand, not piped: a pipe would resume the response during the pause
       const gunzip = pauseMs !== undefined && res.headers['content-encoding'] === 'gzip' ? createGunzip() : undefined
@@ -221,11 +221,17 @@ function download(port: number, probe: Probe, pauseMs?: number): Promise<Downloa
         if (gunzip) gunzip.write(chunk)
         else size += chunk.length
       })
-      res.once('end', async () => {
+      res.once('end', () => {
         d.total = performance.now() - t0
         gunzip?.end()
-        if (pauseMs !== undefined) d.decoded = await decoded
-        resolve(d)
+        if (pauseMs === undefined) {
+          resolve(d)
+          return
+        }
+        decoded.then((n) => {
+          d.decoded = n
+          resolve(d)
+        }, reject)
       })
       res.once('error', reject)
     })

@@ -41,11 +41,11 @@ async function nsPerCall(n: number, chunk: number, fn: (i: number) => unknown, b
 
 const nullStore: AuditStore = {
   kind: 'pglite',
-  insertEvents: async (rows) => rows.length,
-  queryEvents: async () => ({ events: [], total: 0, totalExact: true }),
-  getEvent: async () => null,
-  stats: async () => ({ total: 0, by_result: {}, by_operation_type: {}, by_source: {}, by_severity: {}, histogram: { bucket: 'hour', points: [] } }),
-  deleteEvents: async () => 0,
+  insertEvents: (rows) => Promise.resolve(rows.length),
+  queryEvents: () => Promise.resolve({ events: [], total: 0, totalExact: true }),
+  getEvent: () => Promise.resolve(null),
+  stats: () => Promise.resolve({ total: 0, by_result: {}, by_operation_type: {}, by_source: {}, by_severity: {}, histogram: { bucket: 'hour', points: [] } }),
+  deleteEvents: () => Promise.resolve(0),
   isDataError: () => false,
   close: async () => {},
 }
@@ -70,7 +70,7 @@ export async function enqueueCost(n: number) {
 }
 
 export async function operationCost() {
-  const work = async () => 1
+  const work = () => Promise.resolve(1)
   const N = 100_000
   const bare = async () => {
     const t0 = process.hrtime.bigint()
@@ -102,11 +102,11 @@ export function rows(n: number): EventRow[] {
     message: `Successfully downloaded data for AAPL #${i}`,
     extra_info: { symbol: 'AAPL', records_count: 100 },
     severity: 'info',
-  })) as EventRow[]
+  }))
 }
 
 export const COPY_COLUMNS = ['id', 'timestamp', 'source', 'operator', 'operation_type', 'result', 'message', 'extra_info', 'severity'] as const
-const esc = (v: unknown) => (v === null || v === undefined ? '\\N' : String(typeof v === 'object' ? JSON.stringify(v) : v).replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n'))
+const esc = (v: EventRow[(typeof COPY_COLUMNS)[number]]) => (v == null ? '\\N' : (typeof v === 'object' ? JSON.stringify(v) : v).replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n'))
 /** COPY text format of rows (the columns above). */
 export const copyText = (rs: readonly EventRow[]) => rs.map((r) => COPY_COLUMNS.map((c) => esc(r[c])).join('\t')).join('\n') + '\n'
 

@@ -150,11 +150,11 @@ export async function startApiServer(env: Record<string, string>): Promise<ApiSe
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let out = ''
-  child.stderr.on('data', (d) => (out += d))
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()))
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`server did not start:\n${out}`)), 120_000)
-    child.stdout.on('data', (d) => {
-      out += d
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString()
       const m = /Audit events page: (http:\/\/\S+?\/)/.exec(out)
       if (m) {
         clearTimeout(timer)
@@ -215,8 +215,8 @@ export async function psqlTimes(url: string, groups: string[][], reps: number, s
   const child = spawn('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', url], { stdio: ['pipe', 'pipe', 'pipe'] })
   let out = ''
   let err = ''
-  child.stdout.on('data', (d) => (out += d))
-  child.stderr.on('data', (d) => (err += d))
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()))
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()))
   child.stdin.end(script.join('\n'))
   const code = await new Promise((r) => child.on('exit', r))
   if (code !== 0) throw new Error(`psql failed: ${err}`)
@@ -228,7 +228,7 @@ export async function psqlTimes(url: string, groups: string[][], reps: number, s
   for (let r = 0; r < reps; r++) {
     groups.forEach((g, gi) => {
       let sum = 0
-      for (let j = 0; j < g.length; j++) sum += times[k++] as number
+      for (const _ of g) sum += times[k++] as number
       ;(perGroup[gi] as number[]).push(sum)
     })
   }

@@ -35,12 +35,12 @@ export function queryCases(afterId: string | undefined): QueryCase[] {
   return cases
 }
 
-const lit = (v: unknown) => (v === null ? 'null' : typeof v === 'number' ? String(v) : `'${String(v).replace(/'/g, "''")}'`)
+const lit = (v: unknown) => (v === null ? 'null' : typeof v === 'number' ? String(v) : `'${(v as string).replace(/'/g, "''")}'`)
 
 /** The statement the store runs for a case's page of 50 since `start` (the raw-SQL baseline on either engine). */
 export function caseStatement(c: QueryCase, start: string): { text: string; params: unknown[] } {
   return eventsPageSql({
-    filters: { start_date: start, ...c.filters } as never,
+    filters: { start_date: start, ...c.filters },
     limit: PAGE,
     offset: c.offset ?? 0,
     order: 'desc',

@@ -52,7 +52,7 @@ async function main() {
       singles: Math.min(SINGLE, 5000),
       rows: PGLITE_ROWS,
       pinoNs: enq.pinoNs,
-      ...(ingest?.sweep.get(1000) ? { serverLibraryRate: ingest.sweep.get(1000) as number } : {}),
+      ...(ingest?.sweep.get(1000) ? { serverLibraryRate: ingest.sweep.get(1000) } : {}),
     })
   }
   if (ONLY.has('import')) importCost()

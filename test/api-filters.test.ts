@@ -8,7 +8,7 @@ import Papa from 'papaparse'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { EVENT_COLUMNS, type EventFilters, type EventRow } from '@audit/core'
 import { referenceFilter, referenceSort, seedEvents, storeEngines } from '@audit/core/testing'
-import { testApp } from '../apps/api/src/test-support.ts'
+import { testApp } from '../apps/api/test-support/test-app.ts'
 
 const NOW = Date.parse('2026-11-20T12:00:00.000Z')
 const seeded = seedEvents(2000, { now: NOW, days: 30, seed: 2026 })

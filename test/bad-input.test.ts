@@ -8,7 +8,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { storeEngines } from '@audit/core/testing'
-import { testApp } from '../apps/api/src/test-support.ts'
+import { testApp } from '../apps/api/test-support/test-app.ts'
 import { DEFAULT_VIEW, apiFilters, type ViewState } from '../apps/web/src/features/events/filters.ts'
 import { toQuery } from '../apps/web/src/lib/api-client.ts'
 

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { EVENT_COLUMNS, eventsToCsv, type AuditEvent, type AuditStore, type EventRow } from '@audit/core'
 import { openPostgresStore, type PostgresPools } from '@audit/core/postgres'
 import { createTestDatabase, describeEngine, seedEvents, type TestDatabase } from '@audit/core/testing'
-import { testApp, KEYS } from '../apps/api/src/test-support.ts'
+import { testApp, KEYS } from '../apps/api/test-support/test-app.ts'
 import { csvLine, trickyEvent } from './csv-rule.ts'
 
 const E = '/api/v1/audit/events'
@@ -20,7 +20,7 @@ const tricky: EventRow[] = [
   { message: 'comma, "quotes", and a \\ backslash', operator: '\ufeffBOM', user_agent: 'ünïcødé ✓ 🚀', timestamp: '2026-11-20T11:59:57.123999Z' }, // microseconds: truncated, as JavaScript does
   { message: '=multi\nline formula', extra_info: { b: [1, 2.5, true, null, { deep: 'q"\\\n\t\u0001' }], a: 'x', 'ключ': {}, e: [] } },
   { message: null, operator: null, extra_info: null, source: '-dash-source', resource_type: '-dash.type' },
-].map((o, i) => trickyEvent(i, NOW, { ip_address: i % 2 ? '2001:db8::7' : '203.0.113.9', ...o } as Partial<EventRow>))
+].map((o, i) => trickyEvent(i, NOW, { ip_address: i % 2 ? '2001:db8::7' : '203.0.113.9', ...o }))
 
 describe(`CSV export on ${describeEngine()} (${process.env.TEST_DATABASE_URL ? 'written by COPY' : 'PGlite socket: written page by page'})`, () => {
   let db: TestDatabase

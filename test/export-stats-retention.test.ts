@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { EVENT_COLUMNS, type AuditEvent, type AuditStore, type EventRow } from '@audit/core'
 import { openPgliteStore } from '@audit/core/pglite'
 import { referenceFilter, seedEvents } from '@audit/core/testing'
-import { testApp, KEYS } from '../apps/api/src/test-support.ts'
+import { testApp, KEYS } from '../apps/api/test-support/test-app.ts'
 import { csvLine, trickyEvent } from './csv-rule.ts'
 import { msUntil, parseRetention, runRetention, scheduleDaily } from '../apps/api/src/retention.ts'
 
@@ -43,7 +43,7 @@ describe('export of 200,000 events', () => {
     for (;;) {
       const { value, done } = await reader.read()
       if (done) break
-      for (let i = 0; i < value.length; i++) if (value[i] === 10) lines++
+      for (const byte of value) if (byte === 10) lines++
       peak = Math.max(peak, process.memoryUsage().rss)
     }
     const growthMb = (peak - base) / 2 ** 20
@@ -154,7 +154,7 @@ describe('export, stats, purge and retention', () => {
     const r = await t.call(`/api/v1/audit/stats?start_date=2026-10-01T00:00:00Z&result=failure,warning&group_by=extra.channel_id`)
     expect(r.status).toBe(200)
     expect(r.json.total).toBe(rows.length)
-    const count = (k: keyof EventRow) => rows.reduce<Record<string, number>>((a, e) => ({ ...a, [String(e[k])]: (a[String(e[k])] ?? 0) + 1 }), {})
+    const count = (k: 'result' | 'operation_type' | 'source' | 'severity') => rows.reduce<Record<string, number>>((a, e) => ({ ...a, [e[k]]: (a[e[k]] ?? 0) + 1 }), {})
     expect(r.json.by_result).toEqual(count('result'))
     expect(r.json.by_operation_type).toEqual(count('operation_type'))
     expect(r.json.by_source).toEqual(count('source'))
@@ -225,7 +225,7 @@ describe('retention by severity', () => {
           operation_type: 'aging',
           result: 'success',
           severity,
-        }) as EventRow,
+        }),
     ),
   )
   const keep = { debug: 7, info: 30, warning: 60, error: 90, critical: Infinity }
@@ -240,7 +240,7 @@ describe('retention by severity', () => {
     await t.audit.flush()
     const left = await t.call(`${E}?operation_type=aging&limit=1000`)
     const survivors = left.json.events.map((e: AuditEvent) => `${e.severity}:${Math.round((now - Date.parse(e.timestamp)) / day)}`).sort()
-    const expectSurvivors = rows.filter((r) => (now - Date.parse(r.timestamp)) / day <= keep[r.severity as keyof typeof keep]).map((r) => `${r.severity}:${Math.round((now - Date.parse(r.timestamp)) / day)}`).sort()
+    const expectSurvivors = rows.filter((r) => (now - Date.parse(r.timestamp)) / day <= keep[r.severity]).map((r) => `${r.severity}:${Math.round((now - Date.parse(r.timestamp)) / day)}`).sort()
     expect(survivors).toEqual(expectSurvivors)
     expect(survivors.filter((s: string) => s.startsWith('critical'))).toHaveLength(ages.length)
     const run = await t.call(`${E}?operation_type=audit_retention`)

@@ -11,7 +11,7 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { testApp } from '../apps/api/src/test-support.ts'
+import { testApp } from '../apps/api/test-support/test-app.ts'
 
 const run = promisify(execFile)
 const bin = (name: string) => fileURLToPath(new URL(`../node_modules/.bin/${name}`, import.meta.url))

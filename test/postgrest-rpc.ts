@@ -104,7 +104,7 @@ export async function startRpcEndpoint(databaseUrl: string, opts: { max?: number
     const params: (string | null)[] = []
     const named = Object.entries(args).map(([k, v]) => {
       const type = sig.types[sig.names.indexOf(k)] as string
-      params.push(v === null || v === undefined ? null : typeof v === 'object' || type === 'jsonb' ? JSON.stringify(v) : String(v))
+      params.push(v === null || v === undefined ? null : typeof v === 'string' && type !== 'jsonb' ? v : JSON.stringify(v))
       return `${k} => $${params.length}::text::${type}`
     })
     const call = `public.${fn}(${named.join(', ')})`

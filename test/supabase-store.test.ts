@@ -84,7 +84,7 @@ describe(`RLS and grants on ${describeEngine()}`, () => {
         })
         .then(
           () => null,
-          (e: { code?: string }) => e,
+          (e: unknown) => e as { code?: string },
         )
       expect(err?.code, stmt).toBe('42501')
     }
@@ -101,7 +101,7 @@ describe(`RLS and grants on ${describeEngine()}`, () => {
         })
         .then(
           () => null,
-          (e: { code?: string }) => e,
+          (e: unknown) => e as { code?: string },
         )
       expect(err?.code, stmt).toBe('42501')
     }

@@ -76,7 +76,7 @@ describe.skipIf(unavailable !== undefined)('chaos cluster', () => {
     const victim = postgres(cluster.url, { max: 1, onnotice: () => {}, connection: { application_name: 'chaos-victim' } })
     const bystander = postgres(cluster.url, { max: 1, onnotice: () => {}, connection: { application_name: 'chaos-bystander' } })
     try {
-      const sleeping = victim`select pg_sleep(30)`.catch((e: { code?: string }) => e.code)
+      const sleeping = victim`select pg_sleep(30)`.catch((e: unknown) => (e as { code?: string }).code)
       await bystander`select 1`
       for (let i = 0; i < 100; i++) {
         const [r] = await cluster.query<{ n: number }>(`select count(*)::int as n from pg_stat_activity where application_name = 'chaos-victim' and state = 'active'`)

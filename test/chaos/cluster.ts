@@ -153,8 +153,8 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<ChaosClus
       // Not in our process group: a signal meant for a server under test never reaches the database.
       const child = spawn(file, argv, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] })
       let out = ''
-      child.stdout.on('data', (d) => (out += d))
-      child.stderr.on('data', (d) => (out += d))
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()))
+      child.stderr.on('data', (d: Buffer) => (out += d.toString()))
       child.on('error', reject)
       child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`${bin} ${args.join(' ')} exited with ${code}:\n${out}`))))
     })
@@ -254,7 +254,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<ChaosClus
       try {
         await run('pg_ctl', ['start', '-D', data, '-l', logFile, '-w', '-t', '60'])
       } catch (err) {
-        throw new Error(`${(err as Error).message}\nserver log:\n${cluster.logTail(15)}`)
+        throw new Error(`${(err as Error).message}\nserver log:\n${cluster.logTail(15)}`, { cause: err })
       }
       say('started')
     },
@@ -308,7 +308,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<ChaosClus
       return rows.filter((r) => r.hit).length
     },
     async query(text, params = [], database) {
-      return (await admin(database).unsafe(text, params as never[])) as never
+      return await admin(database).unsafe<never>(text, params as never[])
     },
     async createDatabase(name) {
       await admin().unsafe(`create database "${name.replace(/"/g, '""')}"`)
@@ -379,7 +379,7 @@ function childrenOf(parent: number): number[] {
     if (!/^\d+$/.test(name)) continue
     const pid = Number(name)
     const s = procState(pid)
-    if (s && s.ppid === parent && s.state !== 'Z') out.push(pid)
+    if (s?.ppid === parent && s.state !== 'Z') out.push(pid)
   }
   return out
 }

@@ -153,12 +153,13 @@ describe.skipIf(unavailable !== undefined)('chaos: exports', () => {
       agent.destroy()
       // Every client is gone: within a few seconds no export may still be running in the database.
       let copies: { state: string; query: string }[] = []
-      for (const until = Date.now() + 5000; ; await sleep(250)) {
+      for (const until = Date.now() + 5000; ; ) {
         copies = await cluster.query<{ state: string; query: string }>(
           String.raw`select state, query from pg_stat_activity where datname = $1 and query ~* '^\s*copy\s*\(' and state <> 'idle'`,
           [name],
         )
         if (copies.length === 0 || Date.now() > until) break
+        await sleep(250)
       }
       const byKind: Record<string, Record<string, number>> = {}
       for (const o of outcomes) {

@@ -12,7 +12,7 @@ import { afterAll, describe, expect, it } from 'vitest'
 import type { AuditStore } from '@audit/core'
 import { openPgliteStore } from '@audit/core/pglite'
 import { openPostgresStore } from '@audit/core/postgres'
-import { KEYS, testApp } from '../../apps/api/src/test-support.ts'
+import { KEYS, testApp } from '../../apps/api/test-support/test-app.ts'
 import { clusterUnavailable, startCluster, type ChaosCluster } from './cluster.ts'
 import { fuzzCases, operationsOf, Rng, type FuzzCase } from './fuzz.ts'
 import type { Db } from './harness.ts'
@@ -23,7 +23,7 @@ if (unavailable) console.warn(`chaos: the fuzzer runs on PGlite only: ${unavaila
 
 interface Engine {
   name: string
-  open(): Promise<{ store: AuditStore; db: Db; close(): Promise<void> }>
+  open: () => Promise<{ store: AuditStore; db: Db; close: () => Promise<void> }>
 }
 
 let cluster: ChaosCluster | undefined

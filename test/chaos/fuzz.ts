@@ -30,7 +30,7 @@ export class Rng {
   }
 }
 
-type Schema = {
+interface Schema {
   /** OpenAPI 3.1: a nullable value's type is a list with 'null' in it */
   type?: string | string[]
   format?: string
@@ -79,7 +79,7 @@ export function operationsOf(doc: { paths: Record<string, Record<string, any>>; 
         // extra.<key> object (style form, explode), whose names the fuzzer makes up itself below
         params: (op.parameters ?? [])
           .filter((p: Param & { $ref?: string }) => !p.$ref && (p.in === 'query' || p.in === 'path') && p.schema.type !== 'object')
-          .map((p: Param) => ({ name: p.name, in: p.in, required: !!p.required, schema: resolve(p.schema) })),
+          .map((p: Param) => ({ name: p.name, in: p.in, required: p.required, schema: resolve(p.schema) })),
         ...(eventSchema ? { body: eventSchema } : body ? { body: resolve(body) } : {}),
       })
     }
@@ -207,7 +207,7 @@ function queryValues(p: Param): QueryValue[] {
   if (s.enum) return enumValues(s)
   if (s.type === 'integer' || s.type === 'number') return intValues(s)
   if (s.format === 'uuid') return UUID_VALUES
-  if (/date/.test(p.name)) return DATE_VALUES
+  if (p.name.includes('date')) return DATE_VALUES
   if (s.pattern?.startsWith('^extra')) {
     return [
       { raw: 'extra.' },

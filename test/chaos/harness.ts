@@ -259,7 +259,7 @@ export interface LoadOptions {
   resend?: number
   timeoutMs?: number
   /** Lets a scenario change a batch before it is sent; return the ids it made poison. */
-  shape?: (events: ChaosEvent[], seq: number) => string[] | void
+  shape?: (events: ChaosEvent[], seq: number) => string[] | undefined
 }
 
 export interface Load {

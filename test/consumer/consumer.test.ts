@@ -63,8 +63,8 @@ function run(command: string, args: string[], options: { cwd: string; env?: Reco
     const child = spawn(command, args, { cwd: options.cwd, env: { ...USER_ENV, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] })
     let stdout = ''
     let output = ''
-    child.stdout.on('data', (d) => ((stdout += d), (output += d)))
-    child.stderr.on('data', (d) => (output += d))
+    child.stdout.on('data', (d: Buffer) => ((stdout += d.toString()), (output += d.toString())))
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()))
     child.on('error', (err) => resolve({ code: null, stdout, output: `${output}${err.message}` }))
     child.on('close', (code) => resolve({ code, stdout, output }))
   })

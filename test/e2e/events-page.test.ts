@@ -8,8 +8,7 @@ import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { EventRow } from '@audit/core'
 import { mulberry32, referenceFilter, referenceSort, seedEvents } from '@audit/core/testing'
-import { ROOT } from '../server-process.ts'
-import { ADMIN, READ, buildWeb, launchChromium, startApp } from './harness.ts'
+import { ADMIN, READ, buildWeb, launchChromium, screenshotDir, startApp } from './harness.ts'
 
 const DAY = 86_400_000
 const now = Date.now()
@@ -26,10 +25,12 @@ let browser: Browser
 let dist: string
 let server: Awaited<ReturnType<typeof startApp>>
 let page: Page
+let shots: string
 const dialogs: string[] = []
 
 beforeAll(async () => {
   dist = await buildWeb()
+  shots = await screenshotDir()
   server = await startApp(dist)
   await server.store.insertEvents(all)
   browser = await launchChromium()
@@ -69,7 +70,7 @@ describe('events page in Chromium', () => {
     expect(older.some((e) => onPage.has(e.id))).toBe(false)
     // the key left the URL
     expect(page.url()).not.toContain('token')
-    await page.screenshot({ path: path.join(ROOT, 'docs/events-page.png') })
+    await page.screenshot({ path: path.join(shots, 'events-page.png') })
   })
 
   it('each filter narrows to exactly the expected rows and the URL round-trips', async () => {
@@ -125,7 +126,7 @@ describe('events page in Chromium', () => {
     await settle()
     expect(page.url()).toContain('range=30d')
     expect(await total()).toBe(referenceFilter(all, { start_date: new Date(now - 30 * DAY).toISOString(), operator: ['bo@example.com'] }).length)
-    await page.screenshot({ path: path.join(ROOT, 'docs/filtered-view.png') })
+    await page.screenshot({ path: path.join(shots, 'filtered-view.png') })
   })
 
   it('pages with previous/next and "x–y of N", keeping the rows while the next page loads', async () => {
@@ -159,7 +160,7 @@ describe('events page in Chromium', () => {
     await page.waitForSelector('dialog.detail[open] pre.json')
     expect(await page.textContent('dialog.detail')).toContain(old.id)
     expect(await page.textContent('dialog.detail')).toContain(old.operation_type)
-    await page.screenshot({ path: path.join(ROOT, 'docs/detail-view.png') })
+    await page.screenshot({ path: path.join(shots, 'detail-view.png') })
     await page.keyboard.press('Escape')
   })
 
@@ -167,7 +168,7 @@ describe('events page in Chromium', () => {
     await open('?result=warning&source=api-service,system')
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('button:has-text("Export CSV")')])
     expect(download.suggestedFilename()).toMatch(/^audit-events_\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}Z_now\.csv$/)
-    const csv = await readFile((await download.path())!, 'utf8')
+    const csv = await readFile(await download.path(), 'utf8')
     const rows = Papa.parse<Record<string, string>>(csv, { header: true, skipEmptyLines: true }).data
     const expected = lastWeek({ result: ['warning'], source: ['api-service', 'system'] })
     expect(rows.map((r) => r.id)).toEqual(expected.map((e) => e.id))
@@ -209,7 +210,7 @@ describe('events page in Chromium', () => {
     await p.waitForSelector('.empty-state')
     await p.check('label:has-text("Auto-refresh") input')
     const before = await p.textContent('.topbar-right')
-    await server.store.insertEvents([{ ...XSS, id: '01900000-0000-7000-8000-00000000cafe', operation_type: 'late_arrival', message: 'arrived later' } as EventRow])
+    await server.store.insertEvents([{ ...XSS, id: '01900000-0000-7000-8000-00000000cafe', operation_type: 'late_arrival', message: 'arrived later' }])
     await p.clock.fastForward(31_000)
     await p.waitForSelector('tr[data-id="01900000-0000-7000-8000-00000000cafe"]')
     expect(await p.textContent('[data-testid="total"]')).toBe('1')

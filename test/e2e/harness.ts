@@ -21,6 +21,16 @@ export async function buildWeb(): Promise<string> {
   return outDir
 }
 
+/**
+ * Where the page's screenshots go: a temporary directory, or the directory
+ * AUDIT_SCREENSHOTS names (relative to the repository), e.g.
+ * `AUDIT_SCREENSHOTS=docs npx vitest run test/e2e` to refresh the README's.
+ */
+export async function screenshotDir(): Promise<string> {
+  const dir = process.env.AUDIT_SCREENSHOTS
+  return dir ? path.resolve(ROOT, dir) : mkdtemp(path.join(os.tmpdir(), 'audit-screenshots-'))
+}
+
 /** The real app on a real socket, over a fresh PGlite store. */
 export async function startApp(webDist: string, opts: { countCap?: number } = {}) {
   const store: AuditStore = await openPgliteStore({ dataDir: 'memory://' })

@@ -22,7 +22,7 @@ afterAll(() => packed?.remove())
 describe('@audit/core tarball', () => {
   it('publint: no errors, warnings or suggestions', async () => {
     const data = readFileSync(packed.tarball)
-    const tarball = data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) as ArrayBuffer
+    const tarball = data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength)
     const { messages, pkg } = await publint({ pack: { tarball }, level: 'suggestion', strict: true })
     expect(messages.map((m) => `${m.type} ${m.code}: ${formatMessage(m, pkg)}`)).toEqual([])
   })

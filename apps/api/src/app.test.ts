@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import SwaggerParser from '@apidevtools/swagger-parser'
 import { StoreUnavailableError, type AuditStore, type EventRow } from '@audit/core'
 import { openPgliteStore } from '@audit/core/pglite'
-import { testApp } from './test-support.ts'
+import { testApp } from '../test-support/test-app.ts'
 
 const E = '/api/v1/audit/events'
 const ok = { source: 'api-service', operation_type: 'config_update', result: 'success' }

@@ -7,7 +7,7 @@
 import net from 'node:net'
 import { serve, type ServerType } from '@hono/node-server'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { KEYS, testApp } from './test-support.ts'
+import { KEYS, testApp } from '../test-support/test-app.ts'
 
 let t: Awaited<ReturnType<typeof testApp>>
 let server: ServerType

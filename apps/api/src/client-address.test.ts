@@ -9,7 +9,7 @@ import { serve, type ServerType } from '@hono/node-server'
 import { ConfigError } from '@audit/core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { loadServerConfig } from './config.ts'
-import { testApp } from './test-support.ts'
+import { testApp } from '../test-support/test-app.ts'
 
 describe.each([
   ['one trusted hop (AUDIT_TRUST_PROXY=1)', 1],

@@ -12,7 +12,7 @@ import type { AuditStore } from '@audit/core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { compressStream } from './compression.ts'
 import { DEFAULT_WEB_DIST } from './routes/web.ts'
-import { KEYS, testApp } from './test-support.ts'
+import { KEYS, testApp } from '../test-support/test-app.ts'
 
 describe('compression, as the client asks (Accept-Encoding)', () => {
   let t: Awaited<ReturnType<typeof testApp>>
@@ -109,8 +109,8 @@ describe('compressStream: pull-based', () => {
     const stream = new ReadableStream<Uint8Array>(
       {
         pull(controller) {
-          if (state.read === n) return controller.close()
-          controller.enqueue(chunks[state.read++] as Buffer)
+          if (state.read === n) { controller.close(); return; }
+          controller.enqueue(chunks[state.read++])
         },
         cancel() {
           state.cancelled = true

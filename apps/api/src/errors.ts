@@ -68,7 +68,7 @@ function pydantic(i: Issue, input: unknown): Entry {
     case 'too_small':
     case 'too_big': {
       const small = i.code === 'too_small'
-      const bound = small ? (i as z.core.$ZodIssueTooSmall).minimum : (i as z.core.$ZodIssueTooBig).maximum
+      const bound = small ? (i).minimum : (i).maximum
       const inclusive = i.inclusive !== false
       if (i.origin === 'number' || i.origin === 'int' || i.origin === 'bigint') {
         const type = `${small ? 'greater' : 'less'}_than${inclusive ? '_equal' : ''}`

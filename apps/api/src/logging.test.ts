@@ -12,7 +12,7 @@ import type pino from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { loadServerConfig } from './config.ts'
 import { createServerLogger } from './logging.ts'
-import { KEYS, testApp } from './test-support.ts'
+import { KEYS, testApp } from '../test-support/test-app.ts'
 
 type Line = Record<string, unknown> & { level: number; msg: string }
 

@@ -70,6 +70,7 @@ export function accessLog(log: pino.Logger): MiddlewareHandler<LogEnv> {
     pino: log,
     http: {
       // the id is the audit context's, bound below: hono-pino must not make its own
+      // eslint-disable-next-line @typescript-eslint/no-deprecated -- hono-pino 0.10's only way to not make an id of its own
       reqId: false,
       onReqBindings: (c) => ({ reqId: getRequestAuditContext(c)?.requestId }),
       onResBindings: (c) => ({

@@ -1,6 +1,7 @@
 import type { QueueStats } from '@audit/core'
 import type { Context, MiddlewareHandler } from 'hono'
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import { routePath } from 'hono/route'
 
 export interface Metrics {
   registry: Registry
@@ -13,7 +14,7 @@ export interface Metrics {
 
 /** The route pattern that answered a request (read once it has been answered), or `unmatched`. */
 export function routeLabel(c: Context): string {
-  return c.req.routePath || 'unmatched'
+  return routePath(c) || 'unmatched'
 }
 
 const COUNTERS = ['enqueued', 'written', 'failed', 'retried', 'dropped', 'rejected'] as const

@@ -68,13 +68,8 @@ export function msUntil(at: { hour: number; minute: number }, now: number): numb
 export function scheduleDaily(at: { hour: number; minute: number }, job: () => Promise<unknown>, onError: (err: unknown) => void): () => void {
   let timer: NodeJS.Timeout
   const arm = () => {
-    timer = setTimeout(async () => {
-      try {
-        await job()
-      } catch (err) {
-        onError(err)
-      }
-      arm()
+    timer = setTimeout(() => {
+      void job().catch(onError).finally(arm)
     }, msUntil(at, Date.now()))
     timer.unref()
   }

@@ -39,7 +39,7 @@ async function main() {
   let stop: ((reason: string, exitCode?: number) => void) | undefined
   let stopWhenStarted: string | undefined
   const onSignal = (signal: NodeJS.Signals) => {
-    if (stop) return stop(signal)
+    if (stop) { stop(signal); return; }
     log.info({ signal }, stopWhenStarted ? 'still starting: stopping once the store is open' : 'stop requested while starting: stopping once the store is open')
     stopWhenStarted ??= signal
   }
@@ -77,7 +77,7 @@ async function main() {
     ...config.audit,
     source: 'system',
     log: log.child({ component: 'audit-queue' }),
-    onFlush: metrics.observeFlush,
+    onFlush: (ms, rows) => { metrics.observeFlush(ms, rows) },
   })
 
   let server: Server | undefined
@@ -88,9 +88,9 @@ async function main() {
   })
   process.on('uncaughtException', (err) => {
     log.fatal({ err }, 'uncaught exception: writing what is queued, then exiting')
-    stop?.('uncaughtException', 1)
+    stop('uncaughtException', 1)
   })
-  if (stopWhenStarted) return stop(stopWhenStarted)
+  if (stopWhenStarted) { stop(stopWhenStarted); return; }
 
   const app = createApp({
     store,
@@ -119,7 +119,7 @@ async function main() {
   }) as Server
   server.once('error', (err: NodeJS.ErrnoException) => {
     log.fatal({ code: err.code }, `cannot listen on ${config.host}:${config.port}: ${LISTEN_PROBLEMS[err.code ?? ''] ?? err.message}`)
-    stop?.('listen failed', 1)
+    stop('listen failed', 1)
   })
 }
 
@@ -187,7 +187,7 @@ async function closeHttp(server: Server): Promise<void> {
   server.closeAllConnections()
 }
 
-main().catch((err) => {
+main().catch((err: unknown) => {
   // An error with a code (a file that cannot be read or made, a database
   // that refuses or cannot be reached) says what is wrong in its message;
   // anything else is a defect, logged with its stack.

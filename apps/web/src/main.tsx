@@ -7,7 +7,9 @@ import './styles.css'
 
 readToken() // moves #token=… from the URL into sessionStorage before anything is fetched
 
-createRoot(document.getElementById('root')!).render(
+const root = document.getElementById('root')
+if (!root) throw new Error('index.html has no #root element')
+createRoot(root).render(
   <StrictMode>
     <AppProvider>
       <EventsPage />

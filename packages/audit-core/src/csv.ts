@@ -28,8 +28,8 @@ export function jsonbText(v: unknown): string {
 
 function cell(e: AuditEvent, col: (typeof EVENT_COLUMNS)[number]): string | null {
   const v = e[col]
-  if (v === null || v === undefined) return null
-  return col === 'extra_info' ? jsonbText(v) : String(v)
+  if (v == null) return null
+  return typeof v === 'object' ? jsonbText(v) : v // an object is extra_info
 }
 
 /**

@@ -277,7 +277,7 @@ describe('logEvent records the event as it was at the call (issue 12, item 9)', 
     cyclic.self = cyclic
     const deep: Record<string, unknown> = {}
     let at = deep
-    for (let i = 0; i < SNAPSHOT_MAX_DEPTH + 5; i++) at = (at.d = {}) as Record<string, unknown>
+    for (let i = 0; i < SNAPSHOT_MAX_DEPTH + 5; i++) at = (at.d = {})
     const throwing = {
       get boom(): never {
         throw new Error('getter exploded')
@@ -461,8 +461,8 @@ describe('exit flush: a script that forgets shutdown() loses nothing silently', 
     const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', file, ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] })
     let stdout = ''
     let stderr = ''
-    child.stdout.on('data', (d) => (stdout += d))
-    child.stderr.on('data', (d) => (stderr += d))
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
     const code = await new Promise<number | null>((resolve) => child.on('close', resolve))
     await rm(dir, { recursive: true, force: true })
     return { code, stdout, stderr }

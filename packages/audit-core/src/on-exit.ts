@@ -15,8 +15,9 @@ export interface ExitHandlers<T extends object> {
   exit(target: T): void
 }
 
-interface Registration<T extends object> extends ExitHandlers<T> {
+interface Registration<T extends object> {
   ref: WeakRef<T>
+  handlers: ExitHandlers<T>
 }
 
 const registrations = new Set<Registration<object>>()
@@ -31,7 +32,7 @@ function each(event: 'beforeExit' | 'exit'): void {
     const target = r.ref.deref()
     if (target === undefined) continue
     try {
-      r[event](target)
+      r.handlers[event](target)
     } catch {
       // one target's failure must not keep the others from their hooks
     }
@@ -64,12 +65,12 @@ function listen(): void {
  * off() // on shutdown
  */
 export function onProcessExit<T extends object>(target: T, handlers: ExitHandlers<T>): () => void {
-  const r: Registration<T> = { ref: new WeakRef(target), beforeExit: handlers.beforeExit, exit: handlers.exit }
-  registrations.add(r as unknown as Registration<object>)
-  finalizer.register(target, r as unknown as Registration<object>, r)
+  const r: Registration<T> = { ref: new WeakRef(target), handlers }
+  registrations.add(r)
+  finalizer.register(target, r, r)
   listen()
   return () => {
-    if (!registrations.delete(r as unknown as Registration<object>)) return
+    if (!registrations.delete(r)) return
     finalizer.unregister(r)
     listen()
   }

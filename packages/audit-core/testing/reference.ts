@@ -26,8 +26,8 @@ export function referenceFilter<T extends Row>(rows: readonly T[], f: EventFilte
     if (q && ![r.message, r.operation_type, r.operator].some((s) => s?.toLowerCase().includes(q))) return false
     if (f.extra) {
       for (const [k, v] of Object.entries(f.extra)) {
-        const x = (r.extra_info as Record<string, unknown> | null | undefined)?.[k]
-        if (x === undefined || x === null || (typeof x === 'object' ? JSON.stringify(x) : String(x)) !== v) return false
+        const x = r.extra_info?.[k]
+        if (x === undefined || x === null || (typeof x === 'string' ? x : JSON.stringify(x)) !== v) return false
       }
     }
     return true

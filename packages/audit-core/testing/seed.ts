@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { ACTOR_TYPES, RESULTS, SEVERITIES, type AuditEvent, type EventRow } from '@audit/core'
+import { ACTOR_TYPES, RESULTS, SEVERITIES, type EventRow } from '@audit/core'
 
 /** A small deterministic PRNG so that seeded data sets are the same every run. */
 export function mulberry32(seed: number) {
@@ -63,7 +63,7 @@ export function seedEvents(n: number, opts: { now?: number; days?: number; seed?
       request_id: `req-${i % 50}`,
       ip_address: i % 4 === 0 ? '10.1.2.3' : '2001:db8::1',
       user_agent: 'seed/1.0',
-    } as EventRow)
+    })
   }
   return rows
 }

@@ -69,12 +69,13 @@ function pagedExport(store: AuditStore, filters: EventFilters, order: SortOrder,
   let after: string | undefined
   let first = true
   let done = false
+  const cancelled = () => done // read after an await: cancel() may have run meanwhile
   return new ReadableStream<Uint8Array>(
     {
     async pull(controller) {
       if (done) return
       const page = await store.queryEvents({ filters, limit: chunk, order, withTotal: false, ...(after ? { after } : {}) })
-      if (done) return // cancelled meanwhile
+      if (cancelled()) return
       const text = csv ? eventsToCsv(page.events, { header: first }) : eventsToNdjson(page.events)
       first = false
       if (text) controller.enqueue(encoder.encode(text))
@@ -191,13 +192,13 @@ export function exportRoutes(deps: ExportDeps) {
       'Cache-Control': 'no-store',
     }
     // HEAD: the headers alone; no stream is opened, so nothing is held
-    if (c.req.method === 'HEAD') return c.body(null, 200, headers) as never
+    if (c.req.method === 'HEAD') return c.body(null, 200, headers)
     const body = slots.hold(() =>
       csv && deps.store.exportCsv ? deps.store.exportCsv(filters, p.order) : pagedExport(deps.store, filters, p.order, csv, chunk),
     )
     if (!body) throw busy()
     // through the context, so the headers set before (X-Request-Id) are kept
-    return c.body(body, 200, headers) as never
+    return c.body(body, 200, headers)
   })
   return app
 }

@@ -61,7 +61,7 @@ function queue(db: ReturnType<typeof fakeDb>, opts: Partial<BatchQueueOptions<Ro
     isDataError: (err) => isDataSqlState((err as { code?: unknown }).code),
     isMisconfigured: (err) => sqlStateKind((err as { code?: unknown }).code) === 'misconfigured',
     locate: (err, rows) => {
-      const i = rows.findIndex((r) => String((err as Error).message).includes(r.id))
+      const i = rows.findIndex((r) => (err as Error).message.includes(r.id))
       return i < 0 ? null : i
     },
     log: l,
@@ -428,7 +428,7 @@ describe('requests: group commit, bounded waits, withdrawal', () => {
     fake()
     const db = fakeDb()
     const { q } = queue(db, { batchSize: 100, capacity: 100_000, concurrency: 1 })
-    const slow = db.write
+    const slow = db.write.bind(db)
     db.write = async (batch) => {
       if (db.down) throw db.down()
       await new Promise((r) => setTimeout(r, batch.length)) // 1 ms a row: 1,000 rows/s

@@ -133,7 +133,7 @@ interface Probe<R> {
 /** The request whose rows are the whole batch, if one is. */
 function wholeGroup<R>(rows: R[], spans: Span<R>[]): Group<R> | undefined {
   const only = spans[0]
-  return spans.length === 1 && only !== undefined && only.start === 0 && only.end === rows.length ? only.group : undefined
+  return spans.length === 1 && only?.start === 0 && only.end === rows.length ? only.group : undefined
 }
 
 /** One row, or one request's rows: what a split cannot divide further. */
@@ -252,7 +252,7 @@ export class BatchQueue<T, R> {
       }
       const group = new Group(rows, options.awaitCommit, resolve)
       group.timer = setTimeout(() => this.expire(group), options.waitMs)
-      group.timer.unref?.()
+      group.timer.unref()
       if (this.waiters.length === 0 && this.fits(rows.length)) this.admit(group)
       else this.waiters.push(group)
     })
@@ -785,10 +785,10 @@ export class BatchQueue<T, R> {
 
 function errorText(err: unknown): string {
   if (err instanceof Error) return err.message
-  if (err && typeof err === 'object' && 'message' in err) return String((err as { message: unknown }).message)
+  if (err && typeof err === 'object' && 'message' in err) return String(err.message)
   return String(err)
 }
 
 function errorCode(err: unknown): unknown {
-  return err && typeof err === 'object' && 'code' in err ? (err as { code: unknown }).code : undefined
+  return err && typeof err === 'object' && 'code' in err ? err.code : undefined
 }

@@ -108,7 +108,7 @@ describe('acceptsAsIs: the logger’s fast check, held to the schema', () => {
     let accepted = 0
     let deferred = 0
     for (let i = 0; i < 6000; i++) {
-      const e: Record<string, unknown> = { ...base }
+      let e: Record<string, unknown> = { ...base }
       // mostly valid events with one to three fields drawn from the pools (valid and not)
       const n = 1 + Math.floor(rnd() * 3)
       for (let k = 0; k < n; k++) {
@@ -116,7 +116,7 @@ describe('acceptsAsIs: the logger’s fast check, held to the schema', () => {
         e[key] = pick(pools[key] as unknown[])
       }
       if (rnd() < 0.02) e.colour = 'red' // an unknown field
-      for (const key of Object.keys(e)) if (e[key] === undefined) delete e[key]
+      e = Object.fromEntries(Object.entries(e).filter(([, v]) => v !== undefined))
       // the schema answers every value, hostile ones included, and never throws
       const parsed = EventInputSchema.safeParse(e)
       if (acceptsAsIs(e)) {

@@ -7,8 +7,7 @@ import { parseTimestamp } from './time.ts'
 export * from './model.ts'
 export { parseTimestamp, eventTimestamp, type ParsedTimestamp, type TimestampRule } from './time.ts'
 
-const NUL = /\u0000/g
-const stripNul = (s: string) => (s.includes('\u0000') ? s.replace(NUL, '') : s)
+const stripNul = (s: string) => (s.includes('\u0000') ? s.replaceAll('\u0000', '') : s)
 
 // JSON.stringify writes U+0000 as the six characters \u0000, which jsonb
 // refuses; drop those, but not an escaped backslash followed by "u0000".
@@ -121,7 +120,7 @@ function jsonObject(name: string, c: ColumnSpec) {
   })
 }
 
-const ipAddress = z.string().refine(isIpAddress, { message: 'ip_address must be an IPv4 or IPv6 address', params: { type: 'ip_any_address' } })
+const ipAddress = z.string().refine(isIpAddress, { error: 'ip_address must be an IPv4 or IPv6 address', params: { type: 'ip_any_address' } })
 
 /** A name column: its CHECK pattern and its length, as one regular expression. */
 function boundedName(name: string, c: { pattern: string; maxLength: number }) {
@@ -189,7 +188,7 @@ interface Fast {
 }
 
 function fastSpec(name: string, c: ColumnSpec): Fast {
-  const base = { name, input: c.input, max: (c.maxLength ?? c.maxChars ?? c.maxBytes ?? 0) as number }
+  const base = { name, input: c.input, max: (c.maxLength ?? c.maxChars ?? c.maxBytes ?? 0) }
   if (c.values) return { ...base, kind: 'oneOf', allowed: new Set(c.values) }
   if (c.pattern) return { ...base, kind: 'name', re: new RegExp(`^${patternClass(c.pattern)}{1,${c.maxLength}}$`) }
   switch (c.type) {
@@ -253,8 +252,7 @@ const FAST: readonly Fast[] = Object.entries(COLUMNS).map(([name, c]) => fastSpe
  */
 export function acceptsAsIs(e: Record<string, unknown>): boolean {
   let given = 0
-  for (let i = 0; i < FAST.length; i++) {
-    const f = FAST[i] as (typeof FAST)[number]
+  for (const f of FAST) {
     const v = e[f.name]
     if (v === undefined) {
       if (f.input === 'required') return false

@@ -57,7 +57,7 @@ describe('logEvent refuses what the edge refuses, with the schema’s reason', (
     ['year 10000 through an offset', { timestamp: '9999-12-31T23:59:59-23:59' }, /timestamp: Invalid ISO datetime|years 0001 to 9999/],
     ['an address that is not one', { ipAddress: 'not-an-ip' }, /ip_address: ip_address must be an IPv4 or IPv6 address/],
   ] as const)('%s', async (_label, fields, reason) => {
-    const r = await logged(fields as Partial<LogEventInput>)
+    const r = await logged(fields)
     expect({ written: r.written, rejected: r.stats.rejected, enqueued: r.stats.enqueued }).toEqual({ written: 1, rejected: 1, enqueued: 2 })
     expect(r.reasons).toMatch(reason)
   })
@@ -67,7 +67,7 @@ describe('logEvent refuses what the edge refuses, with the schema’s reason', (
     ['an impossible calendar date (stored as March 1 today)', { timestamp: '2024-02-30T00:00:00Z' }],
     ['a Date in year 0 (refused by the database, not by the rule)', { timestamp: new Date(Date.parse('0000-06-01T00:00:00Z')) }],
   ] as const)('%s', async (_label, fields) => {
-    const r = await logged(fields as Partial<LogEventInput>)
+    const r = await logged(fields)
     expect({ written: r.written, rejected: r.stats.rejected }).toEqual({ written: 1, rejected: 1 })
     expect(r.reasons).toMatch(/timestamp: /)
   })

@@ -85,7 +85,6 @@ export interface AuditEvent {
 export const EVENT_COLUMNS: readonly ColumnName[] = Object.freeze(Object.keys(COLUMNS) as ColumnName[])
 
 // The spec and the event type name the same columns (a compile-time check).
-const sameColumns: [ColumnName, keyof AuditEvent] extends [keyof AuditEvent, ColumnName] ? true : never = true
-void sameColumns
+const _sameColumns: [ColumnName, keyof AuditEvent] extends [keyof AuditEvent, ColumnName] ? true : never = true
 
 export type { EventStats, EventFilters, HistogramBucket } from './query.ts'

@@ -158,7 +158,7 @@ export function queryParams<S extends z.ZodRawShape>(shape: S, options: { extra?
         else if (typeof v !== 'string') issue('Give an extra_info filter once: it compares one value', 'string_type')
         else {
           const bad = unstorable(v)
-          if (bad) ctx.addIssue({ ...bad, path: [k] } as Parameters<typeof ctx.addIssue>[0])
+          if (bad) ctx.addIssue({ ...bad, path: [k] })
         }
       }
     },
@@ -208,7 +208,7 @@ export function toFilters(p: Partial<Record<keyof typeof FilterParamsShape, unkn
     if (v !== undefined && v !== '') f[key] = v
   }
   if (extra) f.extra = extra
-  return f as EventFilters
+  return f
 }
 
 export type HistogramBucket = 'hour' | 'day'

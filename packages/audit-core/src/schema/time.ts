@@ -53,7 +53,7 @@ export function parseTimestamp(text: string, rule: TimestampRule = {}): ParsedTi
     const h = Number(zone.slice(1, 3))
     const mm = Number(zone.slice(-2))
     if (h > 23 || mm > 59) return { ok: false, reason: 'calendar', message: `${zone} is not a UTC offset` }
-    offsetMin = (zone[0] === '-' ? -1 : 1) * (h * 60 + mm)
+    offsetMin = (zone.startsWith('-') ? -1 : 1) * (h * 60 + mm)
   }
   // setUTCFullYear, unlike Date.UTC, leaves years 0-99 alone
   const d = new Date(0)

@@ -27,7 +27,7 @@ export async function loadDriver<T>(packageName: string, store: string, load: ()
   } catch (err) {
     const e = err as { code?: unknown; message?: unknown } | null
     const notFound = e?.code === 'ERR_MODULE_NOT_FOUND' || e?.code === 'MODULE_NOT_FOUND'
-    if (notFound && String(e?.message).includes(`'${packageName}'`)) throw new MissingDriverError(packageName, store, { cause: err })
+    if (notFound && String(e.message).includes(`'${packageName}'`)) throw new MissingDriverError(packageName, store, { cause: err })
     throw err
   }
 }

@@ -14,8 +14,8 @@ runStoreConformance('pglite (in memory)', { open: () => openPgliteStore({ dataDi
 const ROOT = fileURLToPath(new URL('../../../..', import.meta.url))
 
 /** Every directory and file under `dir` (itself included) with its permission bits. */
-async function modes(dir: string): Promise<Array<{ path: string; kind: 'dir' | 'file'; mode: string }>> {
-  const out: Array<{ path: string; kind: 'dir' | 'file'; mode: string }> = []
+async function modes(dir: string): Promise<{ path: string; kind: 'dir' | 'file'; mode: string }[]> {
+  const out: { path: string; kind: 'dir' | 'file'; mode: string }[] = []
   const walk = async (p: string) => {
     const st = await lstat(p)
     out.push({ path: path.relative(dir, p) || '.', kind: st.isDirectory() ? 'dir' : 'file', mode: (st.mode & 0o777).toString(8) })

@@ -94,7 +94,8 @@ async function prepareStore(db: PGlite, options: PgliteStoreOptions, close: () =
     const [r] = (await db.query<{ n: number }>("select reltuples::float8 as n from pg_class where oid = 'public.audit_events'::regclass")).rows
     tuples = Math.max(0, r?.n ?? 0)
   }
-  const { insertEvents, deleteEvents } = store
+  const insertEvents = store.insertEvents.bind(store)
+  const deleteEvents = store.deleteEvents.bind(store)
   store.insertEvents = async (rows) => {
     const n = await insertEvents(rows)
     await analyzeWhenDue(n)

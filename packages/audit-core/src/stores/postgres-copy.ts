@@ -73,16 +73,21 @@ export function exportCsv(pool: pg.Pool, copy: CopyStreams, filters: EventFilter
     done = true
     client?.release(clean ? undefined : true)
   }
+  // cancel() may have finished the copy while a read awaited (a call, so no narrowing says otherwise)
+  const cancelled = () => done
   return new ReadableStream<Uint8Array>(
     {
       async pull(controller) {
         try {
           if (!rows) {
             const c = await pool.connect()
-            if (done) return c.release(true) // cancelled while connecting
+            if (cancelled()) {
+              c.release(true) // cancelled while connecting
+              return
+            }
             client = c
             const w = (await c.query<{ w: string }>('select public.audit_events_where($1::text::jsonb) as w', [JSON.stringify(filters)])).rows[0]?.w
-            if (done) return
+            if (cancelled()) return
             const source = c.query(
               copy.to(`copy (select ${CSV_SELECT} from public.audit_events where ${w ?? 'false'} order by "timestamp" ${dir}, id ${dir}) to stdout (format csv, force_quote *)`),
             )
@@ -93,13 +98,13 @@ export function exportCsv(pool: pg.Pool, copy: CopyStreams, filters: EventFilter
             return
           }
           const next = await rows.next()
-          if (done) return
+          if (cancelled()) return
           if (next.done) {
             finish(true)
             controller.close()
           } else controller.enqueue(next.value)
         } catch (err) {
-          if (done) return
+          if (cancelled()) return
           finish(false)
           controller.error(err)
         }
@@ -148,5 +153,5 @@ export async function copyEvents(pool: pg.Pool, copy: CopyStreams, rows: readonl
 /** A statement's error from the server, after which the session goes on (not FATAL, not a lost connection). */
 function refusedByServer(err: unknown): boolean {
   const e = err as { code?: unknown; severity?: unknown } | null
-  return isSqlState(e?.code) && e?.severity === 'ERROR'
+  return isSqlState(e?.code) && e.severity === 'ERROR'
 }

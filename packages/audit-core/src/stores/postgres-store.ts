@@ -96,7 +96,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     () => endPools(pools),
   )
   if (copy) {
-    const insertFunction = store.insertEvents
+    const insertFunction = store.insertEvents.bind(store)
     store.insertEvents = async (rows) => {
       if (rows.length === 0) return 0
       // A COPY refused for a duplicate id (a re-sent batch) writes
@@ -145,7 +145,7 @@ function watch(pool: pg.Pool): pg.Pool {
 }
 
 async function endPools(pools: PostgresPools): Promise<void> {
-  await Promise.all([...new Set(Object.values(pools))].map((p) => p.end()))
+  await Promise.all([...new Set([pools.read, pools.write, pools.export])].map((p) => p.end()))
 }
 
 /** A prepared statement's name, the same for the same text on every connection. */

@@ -39,7 +39,7 @@ export function createSqlStore(kind: StoreKind, client: SqlClient, close: () => 
       const [r] = await (client.write ?? client.query)<{ n: number }>('select public.audit_insert_events($1::text::json) as n', [
         JSON.stringify(rows),
       ])
-      return Number(r?.n ?? 0)
+      return r?.n ?? 0
     },
     async queryEvents(query: EventQuery): Promise<EventPage<AuditEvent>> {
       const { text, params } = eventsPageSql(query)
@@ -66,7 +66,7 @@ export function createSqlStore(kind: StoreKind, client: SqlClient, close: () => 
         JSON.stringify(filters),
         limit,
       ])
-      return Number(r?.n ?? 0)
+      return r?.n ?? 0
     },
     isDataError(err: unknown) {
       return isDataSqlState((err as { code?: unknown } | null)?.code)

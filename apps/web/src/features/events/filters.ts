@@ -53,7 +53,7 @@ export function writeView(v: ViewState): string {
     if (v.start) p.set('start', v.start)
     if (v.end) p.set('end', v.end)
   } else if (v.range !== DEFAULT_VIEW.range) p.set('range', v.range)
-  for (const k of FILTER_KEYS) if (v[k]) p.set(k, v[k] as string)
+  for (const k of FILTER_KEYS) if (v[k]) p.set(k, v[k])
   if (v.page > 1) p.set('page', String(v.page))
   if (v.size !== DEFAULT_VIEW.size) p.set('size', String(v.size))
   if (v.event) p.set('event', v.event)

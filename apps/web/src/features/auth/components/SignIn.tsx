@@ -1,10 +1,10 @@
-import { useState, type FormEvent } from 'react'
+import { useState, type SubmitEvent } from 'react'
 import { saveToken } from '../../../lib/auth.ts'
 
 /** Shown on 401: asks for an API key with the read or admin role. */
 export function SignIn({ onSignedIn, rejected }: { onSignedIn: () => void; rejected: boolean }) {
   const [key, setKey] = useState('')
-  const submit = (e: FormEvent) => {
+  const submit = (e: SubmitEvent) => {
     e.preventDefault()
     if (!key.trim()) return
     saveToken(key)

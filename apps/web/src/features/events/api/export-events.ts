@@ -14,14 +14,15 @@ export async function exportEvents(filters: Record<string, string | undefined>, 
   const res = await apiFetch(`/api/v1/audit/events/export${toQuery({ ...filters, format: 'csv' })}`, signal ? { signal } : {})
   const total = Number(res.headers.get('x-total-count') ?? 0)
   const name = /filename="([^"]+)"/.exec(res.headers.get('content-disposition') ?? '')?.[1] ?? 'audit-events.csv'
-  const reader = res.body!.getReader()
+  if (!res.body) throw new Error('The export response has no body')
+  const reader = res.body.getReader()
   const parts: Uint8Array[] = []
   let lines = 0
   for (;;) {
     const { value, done } = await reader.read()
     if (done) break
     parts.push(value)
-    for (let i = 0; i < value.length; i++) if (value[i] === 10) lines++
+    for (const byte of value) if (byte === 10) lines++
     onProgress({ rows: Math.max(0, lines - 1), total })
   }
   const url = URL.createObjectURL(new Blob(parts as BlobPart[], { type: 'text/csv;charset=utf-8' }))

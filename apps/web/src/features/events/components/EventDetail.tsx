@@ -27,7 +27,15 @@ export function EventDetail({ id, initial, onClose }: Props) {
     setTimeout(() => setCopied(false), 1500)
   }
   return (
-    <dialog ref={ref} className="detail" aria-labelledby="detail-title" onClose={onClose} onClick={(ev) => ev.target === ref.current && ref.current?.close()}>
+    <dialog
+      ref={ref}
+      className="detail"
+      aria-labelledby="detail-title"
+      onClose={onClose}
+      onClick={(ev) => {
+        if (ev.target === ref.current) ref.current.close()
+      }}
+    >
       <header>
         <h2 id="detail-title">{e ? e.operation_type : 'Event'}</h2>
         <button type="button" className="icon" aria-label="Close" onClick={() => ref.current?.close()}>
@@ -50,7 +58,7 @@ export function EventDetail({ id, initial, onClose }: Props) {
                 <dd className={c === 'id' || c === 'request_id' ? 'mono' : ''}>
                   {c === 'timestamp' ? `${e.timestamp} (${formatLocal(e.timestamp)})` : (e[c] ?? <span className="muted">—</span>)}
                   {c === 'id' && (
-                    <button type="button" className="copy" onClick={copy}>
+                    <button type="button" className="copy" onClick={() => void copy()}>
                       {copied ? 'Copied' : 'Copy id'}
                     </button>
                   )}

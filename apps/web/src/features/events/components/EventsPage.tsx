@@ -130,7 +130,7 @@ export function EventsPage() {
             Retry
           </button>
         </div>
-      ) : page && page.events.length === 0 && !events.isPlaceholderData ? (
+      ) : page?.events.length === 0 && !events.isPlaceholderData ? (
         <div className="state empty-state">
           <p>
             <strong>No events in this range.</strong>

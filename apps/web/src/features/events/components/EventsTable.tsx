@@ -40,7 +40,15 @@ export function EventsTable({ events, loading, stale, onOpen }: Props) {
             : events.map((e) => (
                 <tr key={e.id} data-id={e.id} onClick={() => onOpen(e)}>
                   <td className="time">
-                    <button type="button" className="time-button" title={formatUtc(e.timestamp)} onClick={(ev) => (ev.stopPropagation(), onOpen(e))}>
+                    <button
+                      type="button"
+                      className="time-button"
+                      title={formatUtc(e.timestamp)}
+                      onClick={(ev) => {
+                        ev.stopPropagation()
+                        onOpen(e)
+                      }}
+                    >
                       {formatLocal(e.timestamp)}
                     </button>
                   </td>

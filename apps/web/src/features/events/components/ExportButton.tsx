@@ -20,7 +20,7 @@ export function ExportButton({ filters, total, exact }: { filters: Record<string
           </em>
         </span>
       )}
-      {m.isSuccess && !m.isPending && <span className="muted small">Saved {m.data.name}</span>}
+      {m.isSuccess && <span className="muted small">Saved {m.data.name}</span>}
       {m.isError && <span className="error small">Export failed: {m.error.message}</span>}
     </div>
   )

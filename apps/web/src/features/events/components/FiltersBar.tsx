@@ -20,8 +20,13 @@ export function FiltersBar({ view, update, operationTypes, sources, onReset }: P
   const [operator, setOperator] = useState(view.operator ?? '')
   const dq = useDebounced(q, 300)
   const dop = useDebounced(operator, 300)
-  useEffect(() => setQ(view.q ?? ''), [view.q])
-  useEffect(() => setOperator(view.operator ?? ''), [view.operator])
+  // the URL changed the view (back, reset): the inputs show it (set while rendering, not in an effect)
+  const [shown, setShown] = useState({ q: view.q, operator: view.operator })
+  if (shown.q !== view.q || shown.operator !== view.operator) {
+    setShown({ q: view.q, operator: view.operator })
+    if (shown.q !== view.q) setQ(view.q ?? '')
+    if (shown.operator !== view.operator) setOperator(view.operator ?? '')
+  }
   useEffect(() => {
     if (dq !== (view.q ?? '')) update({ q: dq, page: 1 })
   }, [dq]) // eslint-disable-line react-hooks/exhaustive-deps

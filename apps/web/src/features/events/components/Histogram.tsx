@@ -7,7 +7,9 @@ const KINDS = ['success', 'warning', 'failure'] as const
 /** Events over time, stacked by result; one bar a bucket. */
 export function Histogram({ stats }: { stats: EventStats | undefined }) {
   const points = stats?.histogram.points ?? []
-  if (points.length === 0) return <div className="histogram empty" aria-hidden="true" />
+  const first = points[0]
+  const last = points.at(-1)
+  if (!first || !last) return <div className="histogram empty" aria-hidden="true" />
   const max = Math.max(1, ...points.map((p) => p.success + p.warning + p.failure))
   const w = 100 / points.length
   const fmt = new Intl.DateTimeFormat(undefined, stats?.histogram.bucket === 'hour' ? { month: 'short', day: 'numeric', hour: '2-digit' } : { month: 'short', day: 'numeric' })
@@ -29,7 +31,7 @@ export function Histogram({ stats }: { stats: EventStats | undefined }) {
         })}
       </svg>
       <figcaption>
-        <span>{fmt.format(new Date(points[0]!.start))}</span>
+        <span>{fmt.format(new Date(first.start))}</span>
         <span className="legend">
           {KINDS.map((k) => (
             <span key={k}>
@@ -37,7 +39,7 @@ export function Histogram({ stats }: { stats: EventStats | undefined }) {
             </span>
           ))}
         </span>
-        <span>{fmt.format(new Date(points.at(-1)!.start))}</span>
+        <span>{fmt.format(new Date(last.start))}</span>
       </figcaption>
     </figure>
   )

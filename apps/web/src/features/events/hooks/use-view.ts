@@ -11,8 +11,9 @@ export function useView() {
   }, [])
   const update = useCallback((patch: Partial<ViewState>, opts: { replace?: boolean } = {}) => {
     setView((prev) => {
-      const next: ViewState = { ...prev, ...patch }
-      for (const k of Object.keys(patch) as (keyof ViewState)[]) if (patch[k] === undefined || patch[k] === '') delete next[k]
+      // a patched key set to undefined or '' leaves the view
+      const merged: ViewState = { ...prev, ...patch }
+      const next = Object.fromEntries(Object.entries(merged).filter(([k, v]) => !(k in patch && (v === undefined || v === '')))) as ViewState
       const url = `${window.location.pathname}${writeView(next)}`
       if (url !== `${window.location.pathname}${window.location.search}`) {
         if (opts.replace) history.replaceState(null, '', url)

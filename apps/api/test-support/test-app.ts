@@ -2,8 +2,8 @@ import { createAuditLogger, type AuditLoggerOptions, type AuditStore } from '@au
 import { openPgliteStore } from '@audit/core/pglite'
 import type { TrustProxy } from '@audit/core/hono'
 import type pino from 'pino'
-import { createApp } from './app.ts'
-import { apiKey } from './auth.ts'
+import { createApp } from '../src/app.ts'
+import { apiKey } from '../src/auth.ts'
 
 export const KEYS = {
   admin: 'admin-secret-0123456789',
@@ -17,7 +17,7 @@ export async function testApp(opts: { store?: AuditStore; audit?: Partial<AuditL
   const audit = createAuditLogger({ store, log: { warn() {}, error() {} }, source: 'system', ...opts.audit })
   const keys = [apiKey('admin', KEYS.admin, 'admin-key'), apiKey('read', KEYS.read, 'read-key'), apiKey('ingest', KEYS.ingest, 'ingest-key')]
   const app = createApp({ store, audit, keys, ...(opts.maxBodyBytes ? { maxBodyBytes: opts.maxBodyBytes } : {}), ...(opts.countCap ? { countCap: opts.countCap } : {}), ...(opts.trustProxy !== undefined ? { trustProxy: opts.trustProxy } : {}), ...(opts.log ? { log: opts.log } : {}) })
-  type Init = { key?: keyof typeof KEYS | string | null; body?: unknown; headers?: Record<string, string>; method?: string }
+  interface Init { key?: string | null; body?: unknown; headers?: Record<string, string>; method?: string }
   async function call(path: string, init: Init = {}) {
     const headers: Record<string, string> = { ...init.headers }
     const key = init.key === undefined ? 'admin' : init.key
