@@ -237,7 +237,9 @@ export interface components {
             /** @enum {string} */
             result: "success" | "failure" | "warning";
             message: string | null;
-            extra_info: Record<string, unknown> | null;
+            extra_info: {
+                [key: string]: unknown;
+            } | null;
             /** @enum {string} */
             severity: "debug" | "info" | "warning" | "error" | "critical";
             tenant_id: string | null;
@@ -289,7 +291,9 @@ export interface components {
             /** @description What happened, in words. */
             message?: string | null;
             /** @description Free JSON metadata: at most 32768 bytes as JSON, nested at most 32 levels */
-            extra_info?: Record<string, unknown> | null;
+            extra_info?: {
+                [key: string]: unknown;
+            } | null;
             /**
              * @description Severity; default derived from result: success→info, warning→warning, failure→error.
              * @enum {string}
@@ -311,10 +315,18 @@ export interface components {
         };
         AuditStats: {
             total: number;
-            by_result: Record<string, number>;
-            by_operation_type: Record<string, number>;
-            by_source: Record<string, number>;
-            by_severity: Record<string, number>;
+            by_result: {
+                [key: string]: number;
+            };
+            by_operation_type: {
+                [key: string]: number;
+            };
+            by_source: {
+                [key: string]: number;
+            };
+            by_severity: {
+                [key: string]: number;
+            };
             histogram: {
                 /** @enum {string} */
                 bucket: "hour" | "day";
@@ -331,7 +343,9 @@ export interface components {
             }[];
         };
         RetentionReport: {
-            deleted: Record<string, number>;
+            deleted: {
+                [key: string]: number;
+            };
             total: number;
             duration_ms: number;
         };
@@ -392,7 +406,9 @@ export interface operations {
                  *       "extra.symbol": "AAPL"
                  *     }
                  */
-                extra?: Record<string, string>;
+                extra?: {
+                    [key: string]: string;
+                };
                 /** @description Inclusive lower bound (ISO 8601; UTC when no offset is given; years 0001-9999) */
                 start_date?: string;
                 /** @description Inclusive upper bound (ISO 8601) */
@@ -550,7 +566,9 @@ export interface operations {
                  *       "extra.symbol": "AAPL"
                  *     }
                  */
-                extra?: Record<string, string>;
+                extra?: {
+                    [key: string]: string;
+                };
                 /** @description Inclusive lower bound (ISO 8601; UTC when no offset is given; years 0001-9999) */
                 start_date?: string;
                 /** @description Inclusive upper bound (ISO 8601) */
@@ -857,7 +875,9 @@ export interface operations {
                  *       "extra.symbol": "AAPL"
                  *     }
                  */
-                extra?: Record<string, string>;
+                extra?: {
+                    [key: string]: string;
+                };
                 /** @description Required: inclusive lower bound */
                 start_date: string;
                 /** @description Required: inclusive upper bound */
@@ -1139,7 +1159,9 @@ export interface operations {
                  *       "extra.symbol": "AAPL"
                  *     }
                  */
-                extra?: Record<string, string>;
+                extra?: {
+                    [key: string]: string;
+                };
                 /** @description Inclusive lower bound (ISO 8601; UTC when no offset is given; years 0001-9999) */
                 start_date?: string;
                 /** @description Inclusive upper bound (ISO 8601) */
