@@ -415,9 +415,9 @@ export interface operations {
                 end_date?: string;
                 /** @description source, exactly; a comma-separated list means any of them */
                 source?: string | string[];
-                /** @description operator, exactly; a comma-separated list means any of them */
+                /** @description operator, exactly, or a pattern where * matches any characters (prefix*, *part*; \* is a literal star, case-sensitive); a comma-separated list means any of them */
                 operator?: string | string[];
-                /** @description operation_type, exactly; a comma-separated list means any of them */
+                /** @description operation_type, exactly, or a pattern where * matches any characters (prefix*, *part*; \* is a literal star, case-sensitive); a comma-separated list means any of them */
                 operation_type?: string | string[];
                 /** @description result: success, failure, warning; a comma-separated list means any of them */
                 result?: string | string[];
@@ -575,9 +575,9 @@ export interface operations {
                 end_date?: string;
                 /** @description source, exactly; a comma-separated list means any of them */
                 source?: string | string[];
-                /** @description operator, exactly; a comma-separated list means any of them */
+                /** @description operator, exactly, or a pattern where * matches any characters (prefix*, *part*; \* is a literal star, case-sensitive); a comma-separated list means any of them */
                 operator?: string | string[];
-                /** @description operation_type, exactly; a comma-separated list means any of them */
+                /** @description operation_type, exactly, or a pattern where * matches any characters (prefix*, *part*; \* is a literal star, case-sensitive); a comma-separated list means any of them */
                 operation_type?: string | string[];
                 /** @description result: success, failure, warning; a comma-separated list means any of them */
                 result?: string | string[];
@@ -884,9 +884,9 @@ export interface operations {
                 end_date: string;
                 /** @description source, exactly; a comma-separated list means any of them */
                 source?: string | string[];
-                /** @description operator, exactly; a comma-separated list means any of them */
+                /** @description operator, exactly, or a pattern where * matches any characters (prefix*, *part*; \* is a literal star, case-sensitive); a comma-separated list means any of them */
                 operator?: string | string[];
-                /** @description operation_type, exactly; a comma-separated list means any of them */
+                /** @description operation_type, exactly, or a pattern where * matches any characters (prefix*, *part*; \* is a literal star, case-sensitive); a comma-separated list means any of them */
                 operation_type?: string | string[];
                 /** @description result: success, failure, warning; a comma-separated list means any of them */
                 result?: string | string[];
@@ -1168,9 +1168,9 @@ export interface operations {
                 end_date?: string;
                 /** @description source, exactly; a comma-separated list means any of them */
                 source?: string | string[];
-                /** @description operator, exactly; a comma-separated list means any of them */
+                /** @description operator, exactly, or a pattern where * matches any characters (prefix*, *part*; \* is a literal star, case-sensitive); a comma-separated list means any of them */
                 operator?: string | string[];
-                /** @description operation_type, exactly; a comma-separated list means any of them */
+                /** @description operation_type, exactly, or a pattern where * matches any characters (prefix*, *part*; \* is a literal star, case-sensitive); a comma-separated list means any of them */
                 operation_type?: string | string[];
                 /** @description result: success, failure, warning; a comma-separated list means any of them */
                 result?: string | string[];

@@ -32,6 +32,8 @@ export interface ColumnSpec {
   readonly maxDepth?: number
   /** Filterable as a query parameter (`col=a,b` means any of); the SQL function audit_events_where names the same. */
   readonly filter?: true
+  /** The filter takes `*` wildcards (`prefix*`, `*part*`; `\*` a literal star); audit_events_where names the same columns. */
+  readonly wildcard?: true
   /** What it is, for the OpenAPI document. */
   readonly description?: string
 }
@@ -41,8 +43,8 @@ export const COLUMNS = {
   id: { type: 'uuid', nullable: false, input: 'optional', description: 'Client-chosen id (UUID); re-sending the same id writes nothing twice.' },
   timestamp: { type: 'timestamp with time zone', nullable: false, input: 'optional', description: 'When it happened (ISO 8601 with Z or an offset, years 0001-9999 in UTC); default now.' },
   source: { type: 'character varying', maxLength: 50, nullable: false, input: 'required', pattern: '^[a-z0-9_.:-]+$', filter: true },
-  operator: { type: 'character varying', maxLength: 255, nullable: true, input: 'nullable', filter: true, description: 'Who: user email or id, service name; null for system events.' },
-  operation_type: { type: 'character varying', maxLength: 100, nullable: false, input: 'required', pattern: '^[A-Za-z0-9_.:-]+$', filter: true },
+  operator: { type: 'character varying', maxLength: 255, nullable: true, input: 'nullable', filter: true, wildcard: true, description: 'Who: user email or id, service name; null for system events.' },
+  operation_type: { type: 'character varying', maxLength: 100, nullable: false, input: 'required', pattern: '^[A-Za-z0-9_.:-]+$', filter: true, wildcard: true },
   result: { type: 'character varying', maxLength: 20, nullable: false, input: 'required', values: ['success', 'failure', 'warning'], filter: true },
   message: { type: 'text', nullable: true, input: 'nullable', maxChars: 16 * 1024, description: 'What happened, in words.' },
   extra_info: { type: 'jsonb', nullable: true, input: 'nullable', maxBytes: 32 * 1024, maxDepth: 32, description: 'Free JSON metadata' },

@@ -115,7 +115,12 @@ const columnFilters = Object.fromEntries(
     .filter(([, c]) => c.filter)
     .map(([name, c]) => {
       const item = c.values ? z.enum(c.values) : text((c.maxLength ?? c.maxChars) as number)
-      return [name, list(item, c.values ? `${name}: ${c.values.join(', ')}` : `${name}, exactly`)]
+      const what = c.values
+        ? `${name}: ${c.values.join(', ')}`
+        : c.wildcard
+          ? `${name}, exactly, or a pattern where * matches any characters (prefix*, *part*; \\* is a literal star, case-sensitive)`
+          : `${name}, exactly`
+      return [name, list(item, what)]
     }),
 ) as unknown as FilterShape
 
