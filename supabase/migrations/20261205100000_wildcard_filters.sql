@@ -11,6 +11,13 @@
 -- LIKE 'eventsub\_%') is an index range whatever the database's collation;
 -- equality uses the same index as before. A substring (`*alice*`) cannot use
 -- a b-tree: it filters the rows the other predicates find.
+--
+-- The WHERE builder is created in audit_private, beside the upgrade's
+-- severity rule: it is not API (20261205110000 moves the RPCs onto it and
+-- drops the public one), and a file that may run again must not bring a
+-- helper back into public.
+
+create schema if not exists audit_private;
 
 create index if not exists audit_events_operation_type_pattern_idx
   on public.audit_events (operation_type varchar_pattern_ops, "timestamp");
@@ -19,7 +26,7 @@ create index if not exists audit_events_operator_pattern_idx
 drop index if exists public.audit_events_operation_type_ts_idx;
 drop index if exists public.audit_events_operator_ts_idx;
 
-create or replace function public.audit_events_where(p_filters jsonb) returns text
+create or replace function audit_private.audit_events_where(p_filters jsonb) returns text
 language plpgsql immutable
 set search_path = ''
 as $$
@@ -114,3 +121,5 @@ begin
   end if;
   return array_to_string(clauses, ' and ');
 end $$;
+
+revoke all on function audit_private.audit_events_where(jsonb) from public;
