@@ -22,6 +22,8 @@ export interface ColumnSpec {
   readonly input: 'required' | 'optional' | 'nullable'
   /** `check (col in (...))`: the only values allowed. */
   readonly values?: readonly [string, ...string[]]
+  /** Values in common use, documented (OpenAPI, types) but not enforced: the column takes any value its pattern allows. */
+  readonly common?: readonly [string, ...string[]]
   /** `check (col ~ '...')`: the regular expression, exactly as the migration writes it. */
   readonly pattern?: string
   /** A bound the application adds to a column SQL leaves unbounded (a `text`), in characters. */
@@ -59,7 +61,16 @@ export const COLUMNS = {
     description: 'Severity; default derived from result: success→info, warning→warning, failure→error.',
   },
   tenant_id: { type: 'character varying', maxLength: 255, nullable: true, input: 'nullable', filter: true },
-  actor_type: { type: 'character varying', maxLength: 10, nullable: true, input: 'nullable', values: ['user', 'admin', 'service', 'system', 'guest'], filter: true },
+  actor_type: {
+    type: 'character varying',
+    maxLength: 20,
+    nullable: true,
+    input: 'nullable',
+    pattern: '^[a-z_]+$',
+    common: ['user', 'admin', 'service', 'system', 'guest'],
+    filter: true,
+    description: 'Kind of actor: commonly user, admin, service, system or guest; any [a-z_]{1,20} (e.g. creator).',
+  },
   resource_type: { type: 'character varying', maxLength: 100, nullable: true, input: 'nullable', filter: true },
   resource_id: { type: 'character varying', maxLength: 255, nullable: true, input: 'nullable', filter: true },
   request_id: { type: 'character varying', maxLength: 255, nullable: true, input: 'nullable', filter: true },
