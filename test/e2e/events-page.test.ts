@@ -58,7 +58,7 @@ async function settle() {
   await page.waitForFunction(() => !document.querySelector('table.events.stale') && !document.querySelector('[aria-busy="true"]'))
 }
 
-describe('events page in Chromium', () => {
+describe("events page in Chromium", () => {
   it('shows exactly the events of the last 7 days by default, newest first', async () => {
     await open('?size=100')
     const expected = lastWeek()
@@ -262,5 +262,75 @@ describe('events page in Chromium', () => {
     } finally {
       await capped.close()
     }
+  })
+})
+
+/** Contrast ratio (WCAG) of two computed CSS colours `rgb(r, g, b)`. */
+function contrast(a: string, b: string): number {
+  const lum = (c: string) => {
+    const [r, g, bl] = (c.match(/[\d.]+/g) ?? []).slice(0, 3).map((x) => {
+      const v = Number(x) / 255
+      return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4
+    }) as [number, number, number]
+    return 0.2126 * r + 0.7152 * g + 0.0722 * bl
+  }
+  const [x, y] = [lum(a), lum(b)].sort((m, n) => n - m) as [number, number]
+  return (x + 0.05) / (y + 0.05)
+}
+
+describe('layout', () => {
+  it('keeps Message readable, Time whole and nothing overlapping at 390, 768, 1024, 1440 and 1920 px', async () => {
+    const ctx = await browser.newContext({ locale: 'en-US', timezoneId: 'America/New_York' })
+    const p = await ctx.newPage()
+    const report: Record<number, unknown> = {}
+    for (const width of [390, 768, 1024, 1440, 1920]) {
+      await p.setViewportSize({ width, height: 900 })
+      await p.goto(`${server.url}#token=${ADMIN}`)
+      await p.waitForSelector('table.events tbody tr[data-id]')
+      const m = await p.evaluate(() => {
+        const visible = (el: Element) => getComputedStyle(el).display !== 'none' && el.getBoundingClientRect().width > 0
+        const rect = (el: Element) => el.getBoundingClientRect()
+        const overlaps = (a: DOMRect, b: DOMRect) => a.left < b.right - 0.5 && b.left < a.right - 0.5 && a.top < b.bottom - 0.5 && b.top < a.bottom - 0.5
+        const clashes: string[] = []
+        // siblings in each block of the page never cover each other
+        for (const parent of Array.from(document.querySelectorAll('.topbar, .topbar-right, .filters, .fields, .summary, .actions, .pagination, .table-tools, table.events tbody tr'))) {
+          const kids = Array.from(parent.children).filter(visible)
+          for (let i = 0; i < kids.length; i++)
+            for (let j = i + 1; j < kids.length; j++) if (overlaps(rect(kids[i]!), rect(kids[j]!))) clashes.push(`${parent.className}: ${kids[i]!.className} × ${kids[j]!.className}`)
+        }
+        const row = document.querySelector('table.events tbody tr[data-id]')!
+        const msg = row.querySelector('td.col-message')!
+        const times = Array.from(document.querySelectorAll('td.col-time'))
+        return {
+          pageOverflow: document.documentElement.scrollWidth - window.innerWidth,
+          messageWidth: rect(msg).width,
+          timeClipped: times.filter((t) => t.scrollWidth > t.clientWidth).length,
+          headerClipped: Array.from(document.querySelectorAll('table.events th')).filter(() => window.innerWidth >= 700).filter((t) => visible(t) && t.scrollWidth > t.clientWidth).map((t) => t.textContent),
+          cards: getComputedStyle(row).display === 'grid',
+          clashes,
+        }
+      })
+      report[width] = m
+      expect(m.pageOverflow, `page scrolls sideways at ${width}`).toBeLessThanOrEqual(0)
+      expect(m.timeClipped, `time cut at ${width}`).toBe(0)
+      expect(m.headerClipped, `header cut at ${width}`).toEqual([])
+      expect(m.clashes, `overlap at ${width}`).toEqual([])
+      expect(m.messageWidth, `message at ${width}`).toBeGreaterThanOrEqual(width < 700 ? 300 : 240)
+      expect(m.cards).toBe(width < 700)
+    }
+    await ctx.close()
+    console.log('layout', JSON.stringify(report))
+  })
+
+  it('keeps primary and destructive buttons legible on hover', async () => {
+    const ctx = await browser.newContext()
+    const p = await ctx.newPage()
+    await p.goto(server.url)
+    const button = p.locator('button:has-text("Sign in")')
+    await button.hover()
+    await p.waitForTimeout(200) // the transition
+    const { color, bg } = await button.evaluate((b) => ({ color: getComputedStyle(b).color, bg: getComputedStyle(b).backgroundColor }))
+    expect(contrast(color, bg)).toBeGreaterThanOrEqual(4.5)
+    await ctx.close()
   })
 })

@@ -7,7 +7,9 @@ import { useEvents } from '../api/get-events.ts'
 import { useMe } from '../api/get-me.ts'
 import { useStats } from '../api/get-stats.ts'
 import { DEFAULT_VIEW, apiFilters } from '../filters.ts'
+import { usePrefs } from '../hooks/use-prefs.ts'
 import { useView } from '../hooks/use-view.ts'
+import { TableTools } from './TableTools.tsx'
 import { EventDetail } from './EventDetail.tsx'
 import { EventsTable } from './EventsTable.tsx'
 import { ExportButton } from './ExportButton.tsx'
@@ -28,12 +30,13 @@ export function EventsPage() {
   const [anchor, setAnchor] = useState(() => Date.now())
   const [auto, setAuto] = useState(false)
   const [purging, setPurging] = useState(false)
+  const [prefs, setPrefs] = usePrefs()
   const interval = auto ? REFRESH_MS : false
 
   const filters = useMemo(() => apiFilters(view, anchor), [view, anchor])
   const rangeOnly = useMemo(() => ({ start_date: filters.start_date, end_date: filters.end_date }), [filters.start_date, filters.end_date])
   const me = useMe()
-  const events = useEvents({ ...filters, limit: view.size, offset: (view.page - 1) * view.size }, interval)
+  const events = useEvents({ ...filters, limit: view.size, offset: (view.page - 1) * view.size, order: view.order }, interval)
   const stats = useStats(filters, interval)
   const facets = useStats(rangeOnly, interval)
 
@@ -149,7 +152,17 @@ export function EventsPage() {
               Refresh failed: {events.error.message}
             </p>
           )}
-          <EventsTable events={page?.events ?? []} loading={events.isLoading} stale={events.isPlaceholderData} onOpen={open} />
+          <TableTools prefs={prefs} setPrefs={setPrefs} />
+          <EventsTable
+            events={page?.events ?? []}
+            loading={events.isLoading}
+            stale={events.isPlaceholderData}
+            zone={prefs.zone}
+            hidden={prefs.hidden}
+            order={view.order ?? 'desc'}
+            onOrder={(o) => update({ order: o === 'asc' ? 'asc' : undefined, page: 1 })}
+            onOpen={open}
+          />
           <Pagination
             page={view.page}
             size={view.size}
@@ -166,7 +179,7 @@ export function EventsPage() {
       {view.event && <EventDetail key={view.event} id={view.event} initial={page?.events.find((e) => e.id === view.event)} onClose={() => update({ event: undefined })} />}
       {purging && <PurgeDialog filters={filters} count={total} exact={exact} onClose={() => setPurging(false)} />}
       <footer className="foot muted small">
-        {view.range === 'custom' ? 'Custom range' : `Last ${view.range.replace('h', ' hours').replace('d', ' days')}`} · times in your time zone ({Intl.DateTimeFormat().resolvedOptions().timeZone}) ·{' '}
+        {view.range === 'custom' ? 'Custom range' : `Last ${view.range.replace('h', ' hours').replace('d', ' days')}`} · {prefs.zone === 'utc' ? 'times in UTC' : `times in your time zone (${Intl.DateTimeFormat().resolvedOptions().timeZone})`} ·{' '}
         <a href="/docs">API docs</a>
       </footer>
     </div>
