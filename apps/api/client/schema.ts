@@ -438,6 +438,8 @@ export interface operations {
                 /** @description csv (every value quoted, formula cells neutralised) or ndjson */
                 format?: "csv" | "ndjson";
                 order?: "desc" | "asc";
+                /** @description `true`: a CSV starts with a UTF-8 byte-order mark, so Excel and LibreOffice read it as UTF-8 when opened by a double-click */
+                bom?: "true" | "false";
             };
             header?: {
                 /** @description A request id to echo, and to record with the audit events the server writes about this request; a malformed one is replaced by a new UUID. Ingested events keep the `request_id` they give. */
@@ -452,7 +454,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
-                    /** @description An attachment named after the range */
+                    /** @description An attachment named after the range and the filters */
                     "Content-Disposition"?: string;
                     /** @description How many events (CSV rows after the header, or NDJSON lines) follow */
                     "X-Total-Count"?: number;

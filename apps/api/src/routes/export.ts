@@ -13,6 +13,7 @@ const ExportParams = queryParams(
     ...FilterParamsShape,
     format: z.enum(['csv', 'ndjson']).default('csv').describe('csv (every value quoted, formula cells neutralised) or ndjson'),
     order: z.enum(['desc', 'asc']).default('desc'),
+    bom: z.enum(['true', 'false']).optional().describe('`true`: a CSV starts with a UTF-8 byte-order mark, so Excel and LibreOffice read it as UTF-8 when opened by a double-click'),
   },
   { extra: true },
 )
@@ -33,7 +34,7 @@ const route = defineRoute({
       content: { 'text/csv': { schema: z.string() }, 'application/x-ndjson': { schema: z.string() } },
       headers: {
         'Content-Disposition': {
-          description: 'An attachment named after the range',
+          description: 'An attachment named after the range and the filters',
           schema: { type: 'string', example: 'attachment; filename="audit-events_2026-11-16T00-00-00Z_2026-11-23T00-00-00Z.csv"' },
         },
         'X-Total-Count': { description: 'How many events (CSV rows after the header, or NDJSON lines) follow', schema: { type: 'integer', minimum: 0 } },
@@ -53,10 +54,50 @@ const route = defineRoute({
   },
 })
 
-/** A file name that carries the range, e.g. audit-events_2026-11-16T00-00-00Z_2026-11-23T00-00-00Z.csv */
+/** Characters a file name keeps from a filter value; the rest become `-`. */
+const NAME_UNSAFE = /[^A-Za-z0-9_.@+-]+/g
+const NAME_MAX = 180
+
+/**
+ * A file name that carries the range and the filters, e.g.
+ * audit-events_2026-11-16T00-00-00Z_2026-11-23T00-00-00Z_result-failure_source-api+web.csv
+ * (at most 180 characters before the extension; a longer filter list is cut).
+ */
 export function exportFileName(f: EventFilters, ext: string): string {
   const part = (s: string | undefined, fallback: string) => (s ? s.replace(/\.\d{3}Z$/, 'Z').replace(/:/g, '-') : fallback)
-  return `audit-events_${part(f.start_date, 'beginning')}_${part(f.end_date, 'now')}.${ext}`
+  const safe = (s: string) => s.replace(NAME_UNSAFE, '-')
+  const filters: string[] = []
+  for (const [k, v] of Object.entries(f)) {
+    if (k === 'start_date' || k === 'end_date' || v === undefined) continue
+    if (k === 'extra') for (const [ek, ev] of Object.entries(v as Record<string, string>)) filters.push(`${safe(ek)}-${safe(ev)}`)
+    else filters.push(`${k}-${safe(Array.isArray(v) ? v.join('+') : String(v))}`)
+  }
+  const name = ['audit-events', part(f.start_date, 'beginning'), part(f.end_date, 'now'), ...filters].join('_')
+  return `${name.slice(0, NAME_MAX).replace(/[-_+]+$/, '')}.${ext}`
+}
+
+const BOM = new Uint8Array([0xef, 0xbb, 0xbf])
+
+/** The stream with a UTF-8 byte-order mark in front. */
+function withBom(body: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> {
+  const reader = body.getReader()
+  let sent = false
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        if (!sent) {
+          sent = true
+          controller.enqueue(BOM)
+          return
+        }
+        const { done, value } = await reader.read()
+        if (done) controller.close()
+        else controller.enqueue(value)
+      },
+      cancel: (reason) => reader.cancel(reason),
+    },
+    { highWaterMark: 0 },
+  )
 }
 
 /**
@@ -193,9 +234,10 @@ export function exportRoutes(deps: ExportDeps) {
     }
     // HEAD: the headers alone; no stream is opened, so nothing is held
     if (c.req.method === 'HEAD') return c.body(null, 200, headers)
-    const body = slots.hold(() =>
-      csv && deps.store.exportCsv ? deps.store.exportCsv(filters, p.order) : pagedExport(deps.store, filters, p.order, csv, chunk),
-    )
+    const body = slots.hold(() => {
+      const rows = csv && deps.store.exportCsv ? deps.store.exportCsv(filters, p.order) : pagedExport(deps.store, filters, p.order, csv, chunk)
+      return csv && p.bom === 'true' ? withBom(rows) : rows
+    })
     if (!body) throw busy()
     // through the context, so the headers set before (X-Request-Id) are kept
     return c.body(body, 200, headers)
