@@ -164,15 +164,24 @@ describe("events page in Chromium", () => {
     await page.keyboard.press('Escape')
   })
 
-  it('exports a CSV whose rows, parsed with papaparse, are exactly the filtered set', async () => {
-    await open('?result=warning&source=api-service,system')
-    const [download] = await Promise.all([page.waitForEvent('download'), page.click('button:has-text("Export CSV")')])
-    expect(download.suggestedFilename()).toMatch(/^audit-events_\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}Z_now\.csv$/)
+  it('exports a CSV whose rows, parsed with papaparse, are exactly the filtered set, named after range and filters', async () => {
+    const ctx = await browser.newContext({ acceptDownloads: true })
+    // the download path of browsers without the File System Access API
+    await ctx.addInitScript(() => delete (window as { showSaveFilePicker?: unknown }).showSaveFilePicker)
+    const p = await ctx.newPage()
+    await p.goto(`${server.url}?result=warning&source=api-service,system#token=${ADMIN}`)
+    await p.click('button:has-text("Export…")')
+    const expected = lastWeek({ result: ['warning'], source: ['api-service', 'system'] })
+    await p.waitForSelector('[data-testid="export-count"]')
+    expect(await p.textContent('[data-testid="export-count"]')).toBe(`${expected.length} events`)
+    const [download] = await Promise.all([p.waitForEvent('download'), p.click('dialog button:has-text("Download")')])
+    expect(download.suggestedFilename()).toMatch(/^audit-events_\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}Z_\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}Z_source-api-service\+system_result-warning\.csv$/)
     const csv = await readFile(await download.path(), 'utf8')
     const rows = Papa.parse<Record<string, string>>(csv, { header: true, skipEmptyLines: true }).data
-    const expected = lastWeek({ result: ['warning'], source: ['api-service', 'system'] })
     expect(rows.map((r) => r.id)).toEqual(expected.map((e) => e.id))
     expect(rows[0]).toMatchObject({ result: 'warning', operation_type: expected[0]!.operation_type })
+    await p.waitForSelector(`text=Saved ${expected.length} events`)
+    await ctx.close()
   })
 
   it('renders a hostile message as text and runs nothing', async () => {
@@ -240,7 +249,7 @@ describe("events page in Chromium", () => {
     await page.waitForURL(/range=30d/)
   })
 
-  it('past AUDIT_COUNT_CAP shows the estimated total with ≈ and pages by has_more', async () => {
+  it('past AUDIT_COUNT_CAP shows the exact total from /stats, counts again for Delete, and pages by has_more', async () => {
     const capped = await startApp(dist, { countCap: 50 })
     try {
       await capped.store.insertEvents(all)
@@ -248,10 +257,16 @@ describe("events page in Chromium", () => {
       await page.goto(`${capped.url}?size=100#token=${ADMIN}`)
       await page.waitForSelector('table.events tbody tr[data-id]')
       await settle()
-      expect(await page.textContent('[data-testid="total"]')).toMatch(/^≈ [\d,]+$/)
-      expect(await page.getAttribute('[data-testid="total"]', 'title')).toMatch(/estimated/i)
-      expect(await page.textContent('.range-label')).toMatch(/^1–100 of ≈ [\d,]+$/)
-      expect(await page.textContent('button:has-text("Export CSV")')).toMatch(/≈/)
+      // the estimate gives way to the exact count from /stats
+      await page.waitForFunction((n) => document.querySelector('[data-testid="total"]')?.textContent === n, String(expected.length))
+      expect(await page.getAttribute('[data-testid="total"]', 'title')).toBeNull()
+      expect(await page.textContent('.range-label')).toBe(`1–100 of ${expected.length}`)
+      // the Delete dialog counts for itself
+      await page.click('button:has-text("Delete…")')
+      await page.waitForSelector('[data-testid="purge-count"]')
+      expect(await page.textContent('[data-testid="purge-count"]')).toBe(`${expected.length} events`)
+      expect(await page.textContent('dialog button.danger')).toBe(`Delete ${expected.length} events`)
+      await page.click('dialog button:has-text("Cancel")')
       const lastPage = Math.ceil(expected.length / 100)
       await page.goto(`${capped.url}?size=100&page=${lastPage}#token=${ADMIN}`)
       await page.waitForSelector('table.events tbody tr[data-id]')

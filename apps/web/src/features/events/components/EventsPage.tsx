@@ -12,7 +12,7 @@ import { useView } from '../hooks/use-view.ts'
 import { TableTools } from './TableTools.tsx'
 import { EventDetail } from './EventDetail.tsx'
 import { EventsTable } from './EventsTable.tsx'
-import { ExportButton } from './ExportButton.tsx'
+import { ExportDialog } from './ExportDialog.tsx'
 import { FiltersBar } from './FiltersBar.tsx'
 import { Histogram } from './Histogram.tsx'
 import { Pagination } from './Pagination.tsx'
@@ -29,7 +29,7 @@ export function EventsPage() {
   // "Last 7 days" counts back from this instant, fixed until the next refresh so the query stays the same query.
   const [anchor, setAnchor] = useState(() => Date.now())
   const [auto, setAuto] = useState(false)
-  const [purging, setPurging] = useState(false)
+  const [dialog, setDialog] = useState<'export' | 'purge' | null>(null)
   const [prefs, setPrefs] = usePrefs()
   const interval = auto ? REFRESH_MS : false
 
@@ -53,8 +53,10 @@ export function EventsPage() {
   }
 
   const page = events.data
-  const total = page?.total ?? 0
-  const exact = page?.total_exact ?? true
+  // past AUDIT_COUNT_CAP the list's total is an estimate; /stats counts exactly, and replaces it when it answers
+  const counted = stats.data && !stats.isPlaceholderData ? stats.data.total : undefined
+  const total = counted ?? page?.total ?? 0
+  const exact = counted !== undefined || (page?.total_exact ?? true)
   const open = (e: AuditEvent) => update({ event: e.id })
   const refresh = () => {
     setAnchor(Date.now())
@@ -117,9 +119,11 @@ export function EventsPage() {
         </div>
         <Histogram stats={stats.data} />
         <div className="actions">
-          <ExportButton filters={filters} total={total} exact={exact} />
+          <button type="button" onClick={() => setDialog('export')} disabled={total === 0}>
+            Export…
+          </button>
           {me.data?.role === 'admin' && (
-            <button type="button" className="danger-outline" onClick={() => setPurging(true)} disabled={total === 0}>
+            <button type="button" className="danger-outline" onClick={() => setDialog('purge')} disabled={total === 0}>
               Delete…
             </button>
           )}
@@ -177,7 +181,8 @@ export function EventsPage() {
       )}
 
       {view.event && <EventDetail key={view.event} id={view.event} initial={page?.events.find((e) => e.id === view.event)} onClose={() => update({ event: undefined })} />}
-      {purging && <PurgeDialog filters={filters} count={total} exact={exact} onClose={() => setPurging(false)} />}
+      {dialog === 'purge' && <PurgeDialog filters={filters} onClose={() => setDialog(null)} />}
+      {dialog === 'export' && <ExportDialog filters={filters} onClose={() => setDialog(null)} />}
       <footer className="foot muted small">
         {view.range === 'custom' ? 'Custom range' : `Last ${view.range.replace('h', ' hours').replace('d', ' days')}`} · {prefs.zone === 'utc' ? 'times in UTC' : `times in your time zone (${Intl.DateTimeFormat().resolvedOptions().timeZone})`} ·{' '}
         <a href="/docs">API docs</a>
