@@ -2,6 +2,7 @@
  * The events page in a real Chromium against the real server and seeded data.
  */
 import { readFile } from 'node:fs/promises'
+import { createRequire } from 'node:module'
 import path from 'node:path'
 import Papa from 'papaparse'
 import type { Browser, Page } from 'playwright-core'
@@ -297,7 +298,6 @@ describe('layout', () => {
   it('keeps Message readable, Time whole and nothing overlapping at 390, 768, 1024, 1440 and 1920 px', async () => {
     const ctx = await browser.newContext({ locale: 'en-US', timezoneId: 'America/New_York' })
     const p = await ctx.newPage()
-    const report: Record<number, unknown> = {}
     for (const width of [390, 768, 1024, 1440, 1920]) {
       await p.setViewportSize({ width, height: 900 })
       await p.goto(`${server.url}#token=${ADMIN}`)
@@ -325,7 +325,6 @@ describe('layout', () => {
           clashes,
         }
       })
-      report[width] = m
       expect(m.pageOverflow, `page scrolls sideways at ${width}`).toBeLessThanOrEqual(0)
       expect(m.timeClipped, `time cut at ${width}`).toBe(0)
       expect(m.headerClipped, `header cut at ${width}`).toEqual([])
@@ -334,7 +333,6 @@ describe('layout', () => {
       expect(m.cards).toBe(width < 700)
     }
     await ctx.close()
-    console.log('layout', JSON.stringify(report))
   })
 
   it('keeps primary and destructive buttons legible on hover', async () => {
@@ -347,5 +345,136 @@ describe('layout', () => {
     const { color, bg } = await button.evaluate((b) => ({ color: getComputedStyle(b).color, bg: getComputedStyle(b).backgroundColor }))
     expect(contrast(color, bg)).toBeGreaterThanOrEqual(4.5)
     await ctx.close()
+  })
+})
+
+const axeSource = readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8')
+
+/** axe-core's violations on the page as it is now (evaluated over the protocol, so the page's CSP does not stop it). */
+async function axeViolations(p: Page): Promise<{ id: string; nodes: string[] }[]> {
+  await p.evaluate(await axeSource)
+  return p.evaluate(async () => {
+    const axe = (window as unknown as { axe: { run: (c: Document, o: object) => Promise<{ violations: { id: string; nodes: { target: string[] }[] }[] }> } }).axe
+    const r = await axe.run(document, { resultTypes: ['violations'] })
+    return r.violations.map((v) => ({ id: v.id, nodes: v.nodes.map((n) => n.target.join(' ')) }))
+  })
+}
+
+describe('accessibility and robustness', () => {
+  it('has no axe-core violations in any state', async () => {
+    const ctx = await browser.newContext({ viewport: { width: 1440, height: 900 } })
+    const p = await ctx.newPage()
+    const check = async (state: string) => expect(await axeViolations(p), state).toEqual([])
+    await p.goto(server.url)
+    await p.waitForSelector('form[aria-labelledby="signin-title"]')
+    await check('sign-in')
+    await p.fill('label:has-text("API key") input', 'not-a-valid-key-at-all')
+    await p.click('button:has-text("Sign in")')
+    await p.waitForSelector('text=That key was not accepted')
+    await check('sign-in, key refused')
+    await p.goto(`${server.url}?size=25#token=${ADMIN}`)
+    await p.waitForSelector('table.events tbody tr[data-id]')
+    await p.waitForSelector('.histogram svg')
+    await check('table')
+    await p.click('table.events tbody tr[data-id] .time-button')
+    await p.waitForSelector('dialog.detail[open] pre.json')
+    await check('detail')
+    await p.keyboard.press('Escape')
+    await p.click('button:has-text("Delete…")')
+    await p.waitForSelector('[data-testid="purge-count"]')
+    await check('delete dialog')
+    await p.click('dialog button:has-text("Cancel")')
+    await p.click('button:has-text("Export…")')
+    await p.waitForSelector('[data-testid="export-count"]')
+    await check('export dialog')
+    await p.click('dialog button:has-text("Close")')
+    await p.goto(`${server.url}?operation_type=none_such`)
+    await p.waitForSelector('.empty-state')
+    await check('empty')
+    await p.setViewportSize({ width: 390, height: 844 })
+    await p.goto(server.url)
+    await p.waitForSelector('table.events tbody tr[data-id]')
+    await check('cards at 390 px')
+    await p.route('**/api/v1/audit/events?**', (r) => r.abort())
+    await p.goto(`${server.url}?range=24h`)
+    await p.waitForSelector('.error-state', { timeout: 20_000 })
+    await check('error')
+    await ctx.close()
+  })
+
+  it('shows a first-run state with a curl for this server that sends an event', async () => {
+    const empty = await startApp(dist)
+    try {
+      const ctx = await browser.newContext()
+      const p = await ctx.newPage()
+      await p.goto(`${empty.url}#token=${ADMIN}`)
+      await p.waitForSelector('[data-testid="first-run-curl"]')
+      expect(await axeViolations(p)).toEqual([])
+      const curl = (await p.textContent('[data-testid="first-run-curl"]'))!
+      expect(curl).toContain(`'${empty.url}api/v1/audit/events'`)
+      // the command works: its body, with the key, records an event
+      const body = /-d '(.+)'$/s.exec(curl)![1]!
+      const res = await fetch(`${empty.url}api/v1/audit/events`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' }, body })
+      expect(res.status).toBe(201)
+      await ctx.close()
+    } finally {
+      await empty.close()
+    }
+  })
+
+  it('survives bad URL state, keeps the table through a failed refresh, and leaves history alone for dialogs', async () => {
+    const ctx = await browser.newContext()
+    const p = await ctx.newPage()
+    await p.goto(`${server.url}?start=yesterday#token=${ADMIN}`)
+    await p.waitForSelector('table.events tbody tr[data-id]')
+    await p.goto(`${server.url}?size=100&page=99999`)
+    await p.waitForURL(/page=\d\b/)
+    await p.waitForSelector('table.events tbody tr[data-id]')
+    // the server's own events (refused keys) count too: the page's total says how many
+    const n = Number((await p.textContent('[data-testid="total"]'))?.replace(/\D/g, ''))
+    const last = Math.ceil(n / 100)
+    expect(p.url()).toContain(`page=${last}`)
+    expect(await p.$$eval('table.events tbody tr[data-id]', (r) => r.length)).toBe(n - (last - 1) * 100)
+
+    await p.goto(server.url)
+    await p.waitForSelector('table.events tbody tr[data-id]')
+    const before = await p.evaluate(() => history.length)
+    await p.click('table.events tbody tr[data-id] .time-button')
+    await p.waitForSelector('dialog.detail[open]')
+    await p.keyboard.press('Escape')
+    await p.waitForSelector('dialog.detail', { state: 'detached' })
+    expect(await p.evaluate(() => history.length)).toBe(before)
+
+    await p.route('**/api/v1/audit/**', (r) => r.abort())
+    await p.click('button:has-text("Refresh")')
+    await p.waitForSelector('text=Refresh failed', { timeout: 20_000 })
+    expect(await p.$$eval('table.events tbody tr[data-id]', (r) => r.length)).toBe(50)
+    await ctx.close()
+  })
+
+  it('keeps the key across tabs, and a visitor without a key writes no auth_failed event', async () => {
+    const failed = async () => (await server.store.queryEvents({ filters: { operation_type: ['auth_failed'] }, limit: 0 })).total
+    const n = await failed()
+    const stranger = await browser.newContext()
+    const s = await stranger.newPage()
+    await s.goto(server.url)
+    await s.waitForSelector('form[aria-labelledby="signin-title"]')
+    expect(await s.textContent('form')).not.toContain('not accepted')
+    await stranger.close()
+
+    const ctx = await browser.newContext()
+    const first = await ctx.newPage()
+    await first.goto(`${server.url}#token=${READ}`)
+    await first.waitForSelector('table.events tbody tr[data-id]')
+    const second = await ctx.newPage()
+    await second.goto(`${server.url}?range=30d`)
+    await second.waitForSelector('table.events tbody tr[data-id]')
+    expect(await second.textContent('.who')).toContain('e2e-reader')
+    // signing out in one tab signs out the other
+    await second.click('button:has-text("Sign out")')
+    await first.waitForSelector('form[aria-labelledby="signin-title"]')
+    await ctx.close()
+    await new Promise((r) => setTimeout(r, 200)) // the audit writer's flush
+    expect(await failed()).toBe(n)
   })
 })

@@ -28,8 +28,10 @@ const FILTER_KEYS = ['operation_type', 'source', 'result', 'severity', 'operator
 export function readView(search: string): ViewState {
   const p = new URLSearchParams(search)
   const v: ViewState = { ...DEFAULT_VIEW }
-  const start = p.get('start') ?? undefined
-  const end = p.get('end') ?? undefined
+  // a time that is not one (?start=yesterday) is left out, never passed on to throw
+  const valid = (t: string | null) => (t && !Number.isNaN(Date.parse(t)) ? new Date(t).toISOString() : undefined)
+  const start = valid(p.get('start'))
+  const end = valid(p.get('end'))
   const range = p.get('range')
   if (start || end) {
     v.range = 'custom'

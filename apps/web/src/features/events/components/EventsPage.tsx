@@ -1,8 +1,9 @@
-import { useMemo, useState } from 'react'
+import { useEffect, useMemo, useState } from 'react'
 import { useQueryClient } from '@tanstack/react-query'
 import type { AuditEvent } from '@audit/core/schema'
 import { ApiError } from '../../../lib/api-client.ts'
 import { clearToken } from '../../../lib/auth.ts'
+import { FirstRun } from './FirstRun.tsx'
 import { useEvents } from '../api/get-events.ts'
 import { useMe } from '../api/get-me.ts'
 import { useStats } from '../api/get-stats.ts'
@@ -18,12 +19,12 @@ import { Histogram } from './Histogram.tsx'
 import { Pagination } from './Pagination.tsx'
 import { PurgeDialog } from './PurgeDialog.tsx'
 import { ESTIMATE_TITLE, formatCount, formatTotal } from './format.ts'
-import { SignIn } from '../../auth/components/SignIn.tsx'
 
 const REFRESH_MS = 30_000
 const time = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit' })
 
-export function EventsPage() {
+/** The page; `signOut(rejected)` returns to the sign-in form. */
+export function EventsPage({ signOut }: { signOut: (rejected: boolean) => void }) {
   const qc = useQueryClient()
   const [view, update] = useView()
   // "Last 7 days" counts back from this instant, fixed until the next refresh so the query stays the same query.
@@ -31,7 +32,7 @@ export function EventsPage() {
   const [auto, setAuto] = useState(false)
   const [dialog, setDialog] = useState<'export' | 'purge' | null>(null)
   const [prefs, setPrefs] = usePrefs()
-  const interval = auto ? REFRESH_MS : false
+  const interval = false as const
 
   const filters = useMemo(() => apiFilters(view, anchor), [view, anchor])
   const rangeOnly = useMemo(() => ({ start_date: filters.start_date, end_date: filters.end_date }), [filters.start_date, filters.end_date])
@@ -41,31 +42,50 @@ export function EventsPage() {
   const facets = useStats(rangeOnly, interval)
 
   const unauthorized = [me.error, events.error].some((e) => e instanceof ApiError && e.status === 401)
-  if (unauthorized) {
-    return (
-      <SignIn
-        rejected={me.isError}
-        onSignedIn={() => {
-          void qc.resetQueries()
-        }}
-      />
-    )
-  }
+  useEffect(() => {
+    if (!unauthorized) return
+    clearToken()
+    signOut(true)
+  }, [unauthorized, signOut])
 
-  const page = events.data
-  // past AUDIT_COUNT_CAP the list's total is an estimate; /stats counts exactly, and replaces it when it answers
-  const counted = stats.data && !stats.isPlaceholderData ? stats.data.total : undefined
-  const total = counted ?? page?.total ?? 0
-  const exact = counted !== undefined || (page?.total_exact ?? true)
-  const open = (e: AuditEvent) => update({ event: e.id })
+  // a refresh during an outage keeps the table it had (a new anchor is a new query, with no data of its own)
+  const [lastGood, setLastGood] = useState(events.data)
+  if (events.data && !events.isPlaceholderData && events.data !== lastGood) setLastGood(events.data)
+  const page = events.data ?? (events.isError ? lastGood : undefined)
+
   const refresh = () => {
     setAnchor(Date.now())
     void qc.invalidateQueries({ queryKey: ['audit-events'] })
   }
+  // auto-refresh moves the window: "last 1 hour" stays the last hour
+  useEffect(() => {
+    if (!auto) return
+    const t = setInterval(() => {
+      setAnchor(Date.now())
+      void qc.invalidateQueries({ queryKey: ['audit-events'] })
+    }, REFRESH_MS)
+    return () => clearInterval(t)
+  }, [auto, qc])
+
+  // ?page=99999: past the last page, go to the last one
+  const lastPage = page?.total_exact ? Math.max(1, Math.ceil(page.total / view.size)) : undefined
+  useEffect(() => {
+    if (lastPage !== undefined && view.page > lastPage && !events.isPlaceholderData) update({ page: lastPage }, { replace: true })
+  }, [lastPage, view.page, events.isPlaceholderData, update])
+
+  // past AUDIT_COUNT_CAP the list's total is an estimate; /stats counts exactly, and replaces it when it answers
+  const counted = stats.data && !stats.isPlaceholderData ? stats.data.total : undefined
+  const total = counted ?? page?.total ?? 0
+  const exact = counted !== undefined || (page?.total_exact ?? true)
+  // a dialog is not a place in history: opening and closing replace the entry
+  const open = (e: AuditEvent) => update({ event: e.id }, { replace: true })
   const updatedAt = events.dataUpdatedAt ? time.format(new Date(events.dataUpdatedAt)) : null
 
   return (
     <div className="page">
+      <a className="skip-link" href="#main">
+        Skip to the events
+      </a>
       <header className="topbar">
         <h1>Audit events</h1>
         <div className="topbar-right">
@@ -87,7 +107,7 @@ export function EventsPage() {
             className="link-button"
             onClick={() => {
               clearToken()
-              void qc.resetQueries()
+              signOut(false)
             }}
           >
             Sign out
@@ -95,6 +115,7 @@ export function EventsPage() {
         </div>
       </header>
 
+      <main id="main" tabIndex={-1}>
       <FiltersBar
         view={view}
         update={update}
@@ -137,8 +158,9 @@ export function EventsPage() {
             Retry
           </button>
         </div>
-      ) : page?.events.length === 0 && !events.isPlaceholderData ? (
+      ) : page?.events.length === 0 && page.total === 0 && !events.isPlaceholderData ? (
         <div className="state empty-state">
+          <FirstRun />
           <p>
             <strong>No events in this range.</strong>
           </p>
@@ -180,7 +202,8 @@ export function EventsPage() {
         </>
       )}
 
-      {view.event && <EventDetail key={view.event} id={view.event} initial={page?.events.find((e) => e.id === view.event)} onClose={() => update({ event: undefined })} />}
+      </main>
+      {view.event && <EventDetail key={view.event} id={view.event} initial={page?.events.find((e) => e.id === view.event)} onClose={() => update({ event: undefined }, { replace: true })} />}
       {dialog === 'purge' && <PurgeDialog filters={filters} onClose={() => setDialog(null)} />}
       {dialog === 'export' && <ExportDialog filters={filters} onClose={() => setDialog(null)} />}
       <footer className="foot muted small">

@@ -14,8 +14,8 @@ export function Histogram({ stats }: { stats: EventStats | undefined }) {
   const w = 100 / points.length
   const fmt = new Intl.DateTimeFormat(undefined, stats?.histogram.bucket === 'hour' ? { month: 'short', day: 'numeric', hour: '2-digit' } : { month: 'short', day: 'numeric' })
   return (
-    <figure className="histogram" aria-label={`Events per ${stats?.histogram.bucket}`}>
-      <svg viewBox={`0 0 100 ${H}`} preserveAspectRatio="none" role="img">
+    <figure className="histogram">
+      <svg viewBox={`0 0 100 ${H}`} preserveAspectRatio="none" role="img" aria-label={`Events per ${stats?.histogram.bucket}, by result, from ${fmt.format(new Date(first.start))} to ${fmt.format(new Date(last.start))}`}>
         {points.map((p, i) => {
           let y = H
           return (
