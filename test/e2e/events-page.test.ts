@@ -331,6 +331,7 @@ describe('layout', () => {
       expect(m.clashes, `overlap at ${width}`).toEqual([])
       expect(m.messageWidth, `message at ${width}`).toBeGreaterThanOrEqual(width < 700 ? 300 : 240)
       expect(m.cards).toBe(width < 700)
+      if (width === 390) await p.screenshot({ path: path.join(shots, 'events-page-390.png') })
     }
     await ctx.close()
   })
