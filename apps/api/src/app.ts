@@ -36,6 +36,8 @@ export interface AppDeps {
   exportConcurrency?: number
   /** AUDIT_EXPORT_IDLE_TIMEOUT_MS: an export whose client reads nothing this long is abandoned (default 60,000). */
   exportIdleTimeoutMs?: number
+  /** AUDIT_EXPORT_LINK_SECRET: signs export download links (random per process when unset). */
+  exportLinkSecret?: string | undefined
   /** AUDIT_COUNT_CAP: a page's total is exact up to this many events, then estimated (default 1,000). */
   countCap?: number
   /** AUDIT_RETENTION_DAYS, parsed (default debug:7,info:30,warning:60,error:90,critical:0). */
@@ -97,6 +99,7 @@ export function createApp(deps: AppDeps) {
       maxRows: deps.exportMaxRows ?? 1_000_000,
       concurrency: deps.exportConcurrency ?? DEFAULT_EXPORT_CONNECTIONS,
       idleTimeoutMs: deps.exportIdleTimeoutMs ?? DEFAULT_EXPORT_IDLE_TIMEOUT_MS,
+      linkSecret: deps.exportLinkSecret,
     }),
   )
   app.route('/api/v1/audit/events', eventsRoutes({ audit: deps.audit, store: deps.store, auth, countCap: deps.countCap ?? DEFAULT_COUNT_CAP }))

@@ -103,6 +103,7 @@ async function main() {
     exportMaxRows: config.exportMaxRows,
     exportConcurrency: config.audit.exportConcurrency,
     exportIdleTimeoutMs: config.exportIdleTimeoutMs,
+    exportLinkSecret: config.exportLinkSecret,
     countCap: config.countCap,
     retention: config.retention,
     cronSecret: config.cronSecret,

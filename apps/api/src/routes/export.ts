@@ -2,21 +2,22 @@ import { OpenAPIHono, z } from '@hono/zod-openapi'
 import { FilterParamsShape, eventsToCsv, eventsToNdjson, extraFilters, queryParams, toFilters, type AuditStore, type EventFilters, type SortOrder } from '@audit/core'
 import { ApiError } from '../errors.ts'
 import { defaultHook } from '../validation.ts'
-import { ErrorSchema } from '../schemas.ts'
-import type { AuthOptions } from '../auth.ts'
+import { getRequestAuditContext } from '@audit/core/hono'
+import type { Context } from 'hono'
+import { ErrorSchema, json } from '../schemas.ts'
+import type { ApiKey, AuthOptions } from '../auth.ts'
+import { canonicalParams, exportLinks } from '../export-link.ts'
 import { ERRORS, defineRoute, guarded, retryAfter } from '../openapi.ts'
 
 const BUSY = 'Too many exports are running; retry later'
 
-const ExportParams = queryParams(
-  {
+const ExportShape = {
     ...FilterParamsShape,
     format: z.enum(['csv', 'ndjson']).default('csv').describe('csv (every value quoted, formula cells neutralised) or ndjson'),
     order: z.enum(['desc', 'asc']).default('desc'),
     bom: z.enum(['true', 'false']).optional().describe('`true`: a CSV starts with a UTF-8 byte-order mark, so Excel and LibreOffice read it as UTF-8 when opened by a double-click'),
-  },
-  { extra: true },
-)
+}
+const ExportParams = queryParams(ExportShape, { extra: true })
 
 const route = defineRoute({
   method: 'get',
@@ -203,17 +204,74 @@ export interface ExportDeps {
   /** How long an export waits for its client to read before it is abandoned (AUDIT_EXPORT_IDLE_TIMEOUT_MS). */
   idleTimeoutMs: number
   chunkRows?: number
+  /** AUDIT_EXPORT_LINK_SECRET: signs download links; random per process when unset. */
+  linkSecret?: string | undefined
 }
 
-/** GET /api/v1/audit/events/export */
+const ExportLinkResponse = z
+  .object({
+    url: z.string().describe('Where to GET the export, relative to this server: the parameters and a signed token, never the API key'),
+    expires_at: z.string().describe('When the link stops working (ISO 8601 UTC)'),
+  })
+  .openapi('ExportLink')
+
+const linkRoute = defineRoute({
+  method: 'post',
+  path: '/link',
+  role: 'read',
+  operationId: 'createExportLink',
+  tag: 'export',
+  summary: 'A short-lived download link for an export',
+  description:
+    'For a browser that cannot stream a download into a file itself: a URL that its own download manager can fetch without the API key. The link carries the same parameters as GET /api/v1/audit/events/export and a token signed with HMAC-SHA256 (AUDIT_EXPORT_LINK_SECRET, or a secret made at server start), bound to those exact parameters, to the key that asked, and to an expiry 60 s later; it works once. Nothing is counted or exported until the link is followed.',
+  request: { query: ExportParams },
+  responses: {
+    200: json(ExportLinkResponse, 'The link and when it expires'),
+    422: ERRORS[422]({ loc: ['query', 'format'], msg: "Input should be 'csv' or 'ndjson'", type: 'enum' }),
+  },
+})
+
+const DownloadParams = queryParams(
+  { ...ExportShape, token: z.string().optional().describe('The signed token POST /api/v1/audit/events/export/link made') },
+  { extra: true },
+)
+
+const LINK_REFUSED = {
+  expired: 'This download link expired at 2026-11-23T10:00:00.000Z: export again to get a new one',
+  altered: 'This download link was made for other export parameters (filters, format or bom): export again to get one for these',
+}
+
+const downloadRoute = defineRoute({
+  method: 'get',
+  path: '/download',
+  role: 'public',
+  operationId: 'downloadExport',
+  tag: 'export',
+  summary: 'Follow a download link',
+  description:
+    'The export of GET /api/v1/audit/events/export, authorised by the `token` of a link from POST /api/v1/audit/events/export/link instead of an API key: for the browser\'s download manager. Refused (401) when the token is missing, its signature does not match, it has expired or was used; refused (403) when any parameter differs from those it was made for, or its key may no longer read.',
+  security: [],
+  request: { query: DownloadParams },
+  responses: {
+    200: route.responses[200],
+    401: { description: 'No token, a forged or expired one, or one already used', content: { 'application/json': { schema: ErrorSchema, example: { detail: LINK_REFUSED.expired } } } },
+    403: { description: 'The parameters differ from those the link was made for, or its key may no longer read', content: { 'application/json': { schema: ErrorSchema, example: { detail: LINK_REFUSED.altered } } } },
+    422: route.responses[422],
+    503: route.responses[503],
+  },
+})
+
+/** GET /api/v1/audit/events/export, POST …/link, GET …/download */
 export function exportRoutes(deps: ExportDeps) {
   const app = new OpenAPIHono({ defaultHook })
   const chunk = Math.min(deps.chunkRows ?? 1000, deps.store.maxPageSize ?? Infinity)
   const slots = exportSlots(deps.concurrency, deps.idleTimeoutMs)
-  app.openapi(guarded(route, deps.auth), async (c) => {
-    const p = c.req.valid('query')
+  const links = exportLinks({ keys: deps.auth.keys, secret: deps.linkSecret })
+
+  /** The export of validated parameters, or its refusal. */
+  const respond = async (c: Context, p: z.infer<typeof ExportParams>, head: boolean) => {
     const filters = toFilters(p, extraFilters(p))
-    if (c.req.method !== 'HEAD' && slots.full) throw busy()
+    if (!head && slots.full) throw busy()
     const capped = await deps.store.queryEvents({ filters, limit: 0, countCap: deps.maxRows })
     if (!capped.totalExact) {
       const exact = await deps.store.queryEvents({ filters, limit: 0 })
@@ -233,7 +291,7 @@ export function exportRoutes(deps: ExportDeps) {
       'Cache-Control': 'no-store',
     }
     // HEAD: the headers alone; no stream is opened, so nothing is held
-    if (c.req.method === 'HEAD') return c.body(null, 200, headers)
+    if (head) return c.body(null, 200, headers)
     const body = slots.hold(() => {
       const rows = csv && deps.store.exportCsv ? deps.store.exportCsv(filters, p.order) : pagedExport(deps.store, filters, p.order, csv, chunk)
       return csv && p.bom === 'true' ? withBom(rows) : rows
@@ -241,6 +299,26 @@ export function exportRoutes(deps: ExportDeps) {
     if (!body) throw busy()
     // through the context, so the headers set before (X-Request-Id) are kept
     return c.body(body, 200, headers)
+  }
+
+  app.openapi(guarded(route, deps.auth), (c) => respond(c, c.req.valid('query'), c.req.method === 'HEAD') as never)
+
+  app.openapi(guarded(linkRoute, deps.auth), (c) => {
+    const p = c.req.valid('query')
+    const key = c.get('apiKey' as never) as ApiKey
+    const { token, expires } = links.sign(key, p)
+    const query = new URLSearchParams([...canonicalParams(p), ['token', token]])
+    return c.json({ url: `/api/v1/audit/events/export/download?${query}`, expires_at: new Date(expires).toISOString() }, 200)
+  })
+
+  app.openapi(downloadRoute, (c) => {
+    const { token, ...p } = c.req.valid('query')
+    const head = c.req.method === 'HEAD'
+    // HEAD does not spend the link: a download manager may ask before it gets
+    const key = links.verify(token, p, !head)
+    const ctx = getRequestAuditContext(c)
+    if (ctx) ctx.operator = key.name
+    return respond(c, p, head)
   })
   return app
 }
