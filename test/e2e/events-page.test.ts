@@ -181,7 +181,7 @@ describe("events page in Chromium", () => {
     const rows = Papa.parse<Record<string, string>>(csv, { header: true, skipEmptyLines: true }).data
     expect(rows.map((r) => r.id)).toEqual(expected.map((e) => e.id))
     expect(rows[0]).toMatchObject({ result: 'warning', operation_type: expected[0]!.operation_type })
-    await p.waitForSelector(`text=Saved ${expected.length} events`)
+    await p.waitForSelector(`text=Downloading ${expected.length} events`)
     await ctx.close()
   })
 

@@ -1,5 +1,5 @@
 import { useQuery } from '@tanstack/react-query'
-import { ApiError, apiFetch, toQuery } from '../../../lib/api-client.ts'
+import { ApiError, apiFetch, apiJson, toQuery } from '../../../lib/api-client.ts'
 
 export type ExportFormat = 'csv' | 'ndjson'
 export interface ExportOptions {
@@ -100,36 +100,18 @@ export async function exportToFile(
 }
 
 /**
- * Where the browser cannot write to a file: downloads the export into the tab,
- * then hands it to the browser as a file. Aborting `signal` stops it.
+ * Where the browser cannot write to a file: asks the server for a short-lived,
+ * single-use signed link to this export and hands it to the browser, whose
+ * download manager streams it to disk (with its own progress and cancel).
+ * Nothing gathers in the tab, and the API key is not in the URL.
  */
-export async function exportToBlob(
-  filters: Record<string, string | undefined>,
-  o: ExportOptions,
-  name: string,
-  total: number,
-  onProgress: (p: ExportProgress) => void,
-  signal: AbortSignal,
-): Promise<{ rows: number; name: string }> {
-  const res = await apiFetch(exportUrl(filters, o), { signal })
-  if (!res.body) throw new Error('The export response has no body')
-  let lines = 0
-  const rowsOf = (n: number) => Math.max(0, o.format === 'csv' ? n - 1 : n)
-  const blob = await new Response(
-    res.body.pipeThrough(
-      lineCounter((n) => {
-        lines = n
-        onProgress({ rows: rowsOf(n), total })
-      }),
-    ),
-  ).blob()
-  const url = URL.createObjectURL(new Blob([blob], { type: o.format === 'csv' ? 'text/csv;charset=utf-8' : 'application/x-ndjson' }))
+export async function exportByLink(filters: Record<string, string | undefined>, o: ExportOptions, name: string, total: number): Promise<{ rows: number; name: string }> {
+  const { url } = await apiJson<{ url: string; expires_at: string }>(exportUrl(filters, o).replace('/export', '/export/link'), { method: 'POST' })
   const a = document.createElement('a')
   a.href = url
   a.download = name
   document.body.append(a)
   a.click()
   a.remove()
-  setTimeout(() => URL.revokeObjectURL(url), 10_000)
-  return { rows: rowsOf(lines), name }
+  return { rows: total, name }
 }

@@ -1,8 +1,8 @@
 import { useEffect, useRef, useState } from 'react'
-import { canPickFile, exportToBlob, exportToFile, useExportPreview, type ExportFormat, type ExportProgress } from '../api/export-events.ts'
+import { canPickFile, exportByLink, exportToFile, useExportPreview, type ExportFormat, type ExportProgress } from '../api/export-events.ts'
 import { formatCount } from './format.ts'
 
-type State = { step: 'choose' } | { step: 'running'; progress: ExportProgress } | { step: 'done'; rows: number; name: string } | { step: 'failed'; message: string } | { step: 'cancelled' }
+type State = { step: 'choose' } | { step: 'running'; progress: ExportProgress } | { step: 'done'; rows: number; name: string; byBrowser?: boolean } | { step: 'failed'; message: string } | { step: 'cancelled' }
 
 /**
  * Every event the filters match, as CSV or NDJSON: the dialog counts them
@@ -32,8 +32,11 @@ export function ExportDialog({ filters, onClose }: { filters: Record<string, str
     setState({ step: 'running', progress: { rows: 0, total } })
     const onProgress = (progress: ExportProgress) => setState({ step: 'running', progress })
     try {
-      const run = canPickFile() ? exportToFile : exportToBlob
-      const r = await run(target, { format, bom }, name, total, onProgress, ctl.signal)
+      if (!canPickFile()) {
+        setState({ step: 'done', ...(await exportByLink(target, { format, bom }, name, total)), byBrowser: true })
+        return
+      }
+      const r = await exportToFile(target, { format, bom }, name, total, onProgress, ctl.signal)
       setState(r ? { step: 'done', ...r } : { step: 'choose' })
     } catch (e) {
       setState(ctl.signal.aborted ? { step: 'cancelled' } : { step: 'failed', message: (e as Error).message })
@@ -89,7 +92,7 @@ export function ExportDialog({ filters, onClose }: { filters: Record<string, str
       <div aria-live="polite">
         {state.step === 'done' && (
           <p role="status">
-            Saved {formatCount(state.rows)} events to {state.name}.
+            {state.byBrowser ? `Downloading ${formatCount(state.rows)} events to ${state.name}: your browser's downloads show its progress.` : `Saved ${formatCount(state.rows)} events to ${state.name}.`}
           </p>
         )}
         {state.step === 'cancelled' && <p role="status">Export cancelled.</p>}
