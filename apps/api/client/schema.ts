@@ -70,6 +70,36 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/audit/events/stream": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Live tail of new events (server-sent events)
+         * @description A `text/event-stream` of the events that match the filters (the same as the list's), sent as they are committed, oldest first. Each is a `message` event: `data` is the event as the list gives it, `id` its id.
+         *
+         *     The server looks for new events every second with one short query, from 5 s before the newest event it has sent (so an event committed a little after a newer one is still sent); nothing is held on the database between looks. An event whose timestamp is older than that when it is committed (a backfill) is not sent.
+         *
+         *     At most 50 events a second are sent; past that, a `dropped` event says how many were left out (`{"dropped": n}`): list them with GET /api/v1/audit/events.
+         *
+         *     A comment line (`: heartbeat`) every 15 s keeps proxies from closing an idle stream. After a break, send the id of the last event received as `Last-Event-ID` to go on after it; without it, the stream begins with events committed from now on.
+         *
+         *     At most 32 streams are open at once (503 past that). Streams end when the server shuts down; reconnect then.
+         *
+         *     Required role: `read` (a key of role `read` or `admin`).
+         */
+        get: operations["streamEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/audit/events": {
         parameters: {
             query?: never;
@@ -900,6 +930,170 @@ export interface operations {
                     /**
                      * @example {
                      *       "detail": "Too many exports are running; retry later"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["HTTPError"];
+                };
+            };
+        };
+    };
+    streamEvents: {
+        parameters: {
+            query?: {
+                /**
+                 * @description `extra.<key>=<value>`: only events whose extra_info has this key with this value, compared as text (`extra_info ->> key`). A key is 1 to 100 of `A-Z a-z 0-9 _ . : -`, given once; several keys must all match.
+                 * @example {
+                 *       "extra.symbol": "AAPL"
+                 *     }
+                 */
+                extra?: {
+                    [key: string]: string;
+                };
+                /** @description Inclusive lower bound (ISO 8601; UTC when no offset is given; years 0001-9999) */
+                start_date?: string;
+                /** @description Inclusive upper bound (ISO 8601) */
+                end_date?: string;
+                /** @description source, exactly; a comma-separated list means any of them */
+                source?: string | string[];
+                /** @description operator, exactly; a comma-separated list means any of them */
+                operator?: string | string[];
+                /** @description operation_type, exactly; a comma-separated list means any of them */
+                operation_type?: string | string[];
+                /** @description result: success, failure, warning; a comma-separated list means any of them */
+                result?: string | string[];
+                /** @description severity: debug, info, warning, error, critical; a comma-separated list means any of them */
+                severity?: string | string[];
+                /** @description tenant_id, exactly; a comma-separated list means any of them */
+                tenant_id?: string | string[];
+                /** @description actor_type: user, admin, service, system, guest; a comma-separated list means any of them */
+                actor_type?: string | string[];
+                /** @description resource_type, exactly; a comma-separated list means any of them */
+                resource_type?: string | string[];
+                /** @description resource_id, exactly; a comma-separated list means any of them */
+                resource_id?: string | string[];
+                /** @description request_id, exactly; a comma-separated list means any of them */
+                request_id?: string | string[];
+                /** @description Case-insensitive text search in message, operation_type and operator */
+                q?: string;
+            };
+            header?: {
+                /** @description A request id to echo, and to record with the audit events the server writes about this request; a malformed one is replaced by a new UUID. Ingested events keep the `request_id` they give. */
+                "X-Request-Id"?: components["parameters"]["X-Request-Id"];
+                /** @description The id of the last event received: the stream goes on after it */
+                "last-event-id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The stream: `message` events (an event each), `dropped` events, heartbeat comments */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example retry: 2000
+                     *
+                     *     id: 0190a0b0-0000-7000-8000-000000000001
+                     *     data: {"id":"0190a0b0-0000-7000-8000-000000000001","result":"failure",…}
+                     *
+                     *     event: dropped
+                     *     data: {"dropped":12}
+                     *
+                     *     : heartbeat
+                     */
+                    "text/event-stream": string;
+                };
+            };
+            /** @description No API key, or one the server does not know */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    /** @description Always `Bearer` */
+                    "WWW-Authenticate"?: "Bearer";
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "Not authenticated"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["HTTPError"];
+                };
+            };
+            /** @description The key is valid, but its role may not do this */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "Forbidden"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["HTTPError"];
+                };
+            };
+            /** @description Invalid input: one entry per problem, as FastAPI reports them (`loc`, `msg`, `type`) */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": [
+                     *         {
+                     *           "loc": [
+                     *             "query",
+                     *             "result"
+                     *           ],
+                     *           "msg": "Input should be 'success', 'failure' or 'warning'",
+                     *           "type": "enum"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description An unexpected error; the detail says nothing more (the server logs it) */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "Internal Server Error"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["HTTPError"];
+                };
+            };
+            /** @description Too many streams are open, or the server is shutting down; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    /**
+                     * @description Seconds to wait before retrying
+                     * @example 5
+                     */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "Too many live streams are open; retry later"
                      *     }
                      */
                     "application/json": components["schemas"]["HTTPError"];
