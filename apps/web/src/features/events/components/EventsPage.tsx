@@ -4,6 +4,8 @@ import type { AuditEvent } from '@audit/core/schema'
 import { ApiError } from '../../../lib/api-client.ts'
 import { clearToken } from '../../../lib/auth.ts'
 import { FirstRun } from './FirstRun.tsx'
+import { LiveControls } from './LiveControls.tsx'
+import { useLiveTail } from '../api/stream-events.ts'
 import { useEvents } from '../api/get-events.ts'
 import { useMe } from '../api/get-me.ts'
 import { useStats } from '../api/get-stats.ts'
@@ -39,6 +41,8 @@ export function EventsPage({ signOut }: { signOut: (rejected: boolean) => void }
   const me = useMe()
   const events = useEvents({ ...filters, limit: view.size, offset: (view.page - 1) * view.size, order: view.order }, interval)
   const stats = useStats(filters, interval)
+  const [live, setLive] = useState({ on: false, paused: false })
+  const tail = useLiveTail(filters, live.on, live.paused)
   const facets = useStats(rangeOnly, interval)
 
   const unauthorized = [me.error, events.error].some((e) => e instanceof ApiError && e.status === 401)
@@ -79,6 +83,9 @@ export function EventsPage({ signOut }: { signOut: (rejected: boolean) => void }
   const exact = counted !== undefined || (page?.total_exact ?? true)
   // a dialog is not a place in history: opening and closing replace the entry
   const open = (e: AuditEvent) => update({ event: e.id }, { replace: true })
+  // live rows go on top of the first page of the newest-first table
+  const liveRows = live.on && view.page === 1 && view.order !== 'asc' ? tail.events : []
+  const rows = liveRows.length ? [...liveRows, ...(page?.events ?? []).filter((e) => !liveRows.some((l) => l.id === e.id))] : (page?.events ?? [])
   const updatedAt = events.dataUpdatedAt ? time.format(new Date(events.dataUpdatedAt)) : null
 
   return (
@@ -93,6 +100,7 @@ export function EventsPage({ signOut }: { signOut: (rejected: boolean) => void }
             <input type="checkbox" checked={auto} onChange={(e) => setAuto(e.target.checked)} />
             Auto-refresh (30 s)
           </label>
+          <LiveControls on={live.on} paused={live.paused} status={tail.status} shown={tail.events.length} dropped={tail.dropped} onToggle={(on) => setLive({ on, paused: false })} onPause={(paused) => setLive({ on: true, paused })} />
           {updatedAt && <span className="muted small">updated {updatedAt}</span>}
           <button type="button" onClick={refresh}>
             Refresh
@@ -180,7 +188,7 @@ export function EventsPage({ signOut }: { signOut: (rejected: boolean) => void }
           )}
           <TableTools prefs={prefs} setPrefs={setPrefs} />
           <EventsTable
-            events={page?.events ?? []}
+            events={rows}
             loading={events.isLoading}
             stale={events.isPlaceholderData}
             zone={prefs.zone}
