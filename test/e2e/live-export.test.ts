@@ -125,3 +125,50 @@ describe('export without the File System Access API', () => {
     await page.waitForSelector(`text=Downloading ${count.toLocaleString('en')} events`)
   }, 120_000)
 })
+
+describe('brush to zoom', () => {
+  const range = () => {
+    const u = new URL(page.url())
+    return { start: Date.parse(u.searchParams.get('start') ?? ''), end: Date.parse(u.searchParams.get('end') ?? '') }
+  }
+
+  it('dragging across the histogram sets the range to the bars brushed; the keyboard does the same', async () => {
+    await page.goto(`${server.url}?range=7d#token=${ADMIN}`)
+    await page.waitForSelector('[data-testid="histogram-brush"]')
+    const label = (await page.getAttribute('.histogram svg', 'aria-label'))!
+    const bucketMs = label.includes('per day') ? 86_400_000 : 3_600_000
+    const bars = (await page.$$('.histogram svg g')).length
+    const box = (await page.locator('[data-testid="histogram-brush"]').boundingBox())!
+    const y = box.y + box.height / 2
+    await page.mouse.move(box.x + box.width * 0.25, y)
+    await page.mouse.down()
+    await page.mouse.move(box.x + box.width * 0.55, y, { steps: 5 })
+    expect(await page.$('.brush-sel')).not.toBeNull()
+    await page.mouse.up()
+    await page.waitForFunction(() => new URL(location.href).searchParams.has('start'))
+    const dragged = range()
+    // whole bars, from the one under the pointer's start to the one under its end
+    expect(dragged.start % bucketMs).toBe(0)
+    expect((dragged.end + 1) % bucketMs).toBe(0)
+    const brushed = (dragged.end + 1 - dragged.start) / bucketMs
+    const expected = Math.floor(0.55 * bars) - Math.floor(0.25 * bars) + 1
+    expect(Math.abs(brushed - expected)).toBeLessThanOrEqual(1)
+    expect(brushed).toBeGreaterThan(1)
+    // the zoomed range's histogram (another bucket size, maybe) in place
+    await page.waitForFunction((s) => (document.querySelector('.histogram svg')?.getAttribute('aria-label') ?? s) !== s, label, { timeout: 30_000 })
+
+    // keyboard: the last bar of the zoomed range, widened by one to the left, Enter
+    const zoomedMs = (await page.getAttribute('.histogram svg', 'aria-label'))!.includes('per day') ? 86_400_000 : 3_600_000
+    await page.focus('[data-testid="histogram-brush"]')
+    await page.keyboard.press('End')
+    await page.keyboard.press('Shift+ArrowLeft')
+    expect(await page.textContent('[data-testid="histogram-brush"] .sr-only')).toMatch(/selected: Enter zooms to it/)
+    const before = new URL(page.url()).search
+    await page.keyboard.press('Enter')
+    await page.waitForFunction((s) => location.search !== s, before)
+    const keyed = range()
+    expect(keyed.end).toBeLessThanOrEqual(dragged.end)
+    expect(keyed.start).toBeGreaterThan(dragged.start)
+    expect(keyed.end + 1 - keyed.start).toBe(2 * zoomedMs)
+  }, 90_000)
+})

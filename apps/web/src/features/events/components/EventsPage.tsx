@@ -146,7 +146,7 @@ export function EventsPage({ signOut }: { signOut: (rejected: boolean) => void }
             </span>
           )}
         </div>
-        <Histogram stats={stats.data} />
+        <Histogram stats={stats.data} onZoom={(start, end) => update({ range: 'custom', start, end, page: 1 })} />
         <div className="actions">
           <button type="button" onClick={() => setDialog('export')} disabled={total === 0}>
             Export…
