@@ -72,7 +72,16 @@ export function liveTail(store: AuditStore, filters: EventFilters, maxPerPoll: n
         return
       }
       // what is already there is not news
-      await scan((e, t) => seen.set(e.id, t))
+      let primed: { t: number; id: string } | undefined
+      await scan((e, t) => {
+        seen.set(e.id, t)
+        primed = { t, id: e.id }
+      })
+      // more than one scan's worth in the window (a flood): what was not read is not news either
+      if (resumeAfter && primed) {
+        floor = primed
+        resumeAfter = undefined
+      }
     },
     /** The events committed since the last poll (at most `maxPerPoll`), and how many more there were. */
     async poll(): Promise<{ events: AuditEvent[]; dropped: number }> {
