@@ -129,6 +129,21 @@ describe('export, stats, purge and retention', () => {
     expect(Papa.parse(res.text, { skipEmptyLines: true }).data).toHaveLength(n + 1)
   })
 
+  it('names the file after the filters too, and starts a CSV with a BOM when asked', async () => {
+    // the bytes: Response.text() would drop a BOM
+    const bytes = async (q: string) => {
+      const res = await t.app.request(`${E}/export?${q}`, { headers: { authorization: `Bearer ${KEYS.admin}` } })
+      return { res, head: Buffer.from(await res.arrayBuffer()).subarray(0, 6) }
+    }
+    const bom = await bytes('start_date=2026-11-01&source=frontend,api-service&extra.symbol=AAPL&bom=true')
+    expect(bom.res.headers.get('content-disposition')).toBe('attachment; filename="audit-events_2026-11-01T00-00-00Z_now_source-frontend+api-service_symbol-AAPL.csv"')
+    const BOM = Buffer.from([0xef, 0xbb, 0xbf])
+    expect(bom.head.subarray(0, 3)).toEqual(BOM)
+    expect(bom.head.subarray(3).toString()).toMatch(/^"?id/)
+    expect((await bytes('source=frontend')).head.toString()).toMatch(/^"?id/)
+    expect((await bytes('format=ndjson&source=frontend&bom=true')).head[0]).toBe('{'.charCodeAt(0))
+  })
+
   it('NDJSON lines parse back to the same events', async () => {
     const res = await t.call(`${E}/export?format=ndjson&source=frontend&order=asc`)
     expect(res.headers.get('content-type')).toBe('application/x-ndjson; charset=utf-8')

@@ -67,7 +67,7 @@ describe('the generated client', () => {
   })
 
   it('names every operation by its operationId', () => {
-    const names: (keyof operations)[] = ['ingestEvents', 'listEvents', 'getEvent', 'deleteEvents', 'exportEvents', 'getStats', 'runRetention', 'getCurrentKey', 'getHealth', 'getMetrics']
+    const names: (keyof operations)[] = ['ingestEvents', 'listEvents', 'getEvent', 'deleteEvents', 'exportEvents', 'createExportLink', 'downloadExport', 'streamEvents', 'getStats', 'runRetention', 'getCurrentKey', 'getHealth', 'getMetrics']
     const inDoc = Object.values(doc.paths).flatMap((ops) => Object.values(ops).map((op) => op.operationId))
     expect([...inDoc].sort()).toEqual([...names].sort())
   })
@@ -107,7 +107,7 @@ describe('the generated client', () => {
     const csv = await reader.GET('/api/v1/audit/events/export', { params: { query: { source: 'client-test', format: 'csv' } }, parseAs: 'text' })
     expect(csv.response.status).toBe(200)
     expect(csv.response.headers.get('content-type')).toBe('text/csv; charset=utf-8')
-    expect(csv.response.headers.get('content-disposition')).toBe('attachment; filename="audit-events_beginning_now.csv"')
+    expect(csv.response.headers.get('content-disposition')).toBe('attachment; filename="audit-events_beginning_now_source-client-test.csv"')
     expect(csv.response.headers.get('x-total-count')).toBe('3')
     expect(csv.response.headers.get('cache-control')).toBe('no-store')
     expect(csv.response.headers.get('x-request-id')).toBeTruthy()

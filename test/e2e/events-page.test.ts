@@ -2,6 +2,7 @@
  * The events page in a real Chromium against the real server and seeded data.
  */
 import { readFile } from 'node:fs/promises'
+import { createRequire } from 'node:module'
 import path from 'node:path'
 import Papa from 'papaparse'
 import type { Browser, Page } from 'playwright-core'
@@ -58,7 +59,7 @@ async function settle() {
   await page.waitForFunction(() => !document.querySelector('table.events.stale') && !document.querySelector('[aria-busy="true"]'))
 }
 
-describe('events page in Chromium', () => {
+describe("events page in Chromium", () => {
   it('shows exactly the events of the last 7 days by default, newest first', async () => {
     await open('?size=100')
     const expected = lastWeek()
@@ -164,15 +165,24 @@ describe('events page in Chromium', () => {
     await page.keyboard.press('Escape')
   })
 
-  it('exports a CSV whose rows, parsed with papaparse, are exactly the filtered set', async () => {
-    await open('?result=warning&source=api-service,system')
-    const [download] = await Promise.all([page.waitForEvent('download'), page.click('button:has-text("Export CSV")')])
-    expect(download.suggestedFilename()).toMatch(/^audit-events_\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}Z_now\.csv$/)
+  it('exports a CSV whose rows, parsed with papaparse, are exactly the filtered set, named after range and filters', async () => {
+    const ctx = await browser.newContext({ acceptDownloads: true })
+    // the download path of browsers without the File System Access API
+    await ctx.addInitScript(() => delete (window as { showSaveFilePicker?: unknown }).showSaveFilePicker)
+    const p = await ctx.newPage()
+    await p.goto(`${server.url}?result=warning&source=api-service,system#token=${ADMIN}`)
+    await p.click('button:has-text("Export…")')
+    const expected = lastWeek({ result: ['warning'], source: ['api-service', 'system'] })
+    await p.waitForSelector('[data-testid="export-count"]')
+    expect(await p.textContent('[data-testid="export-count"]')).toBe(`${expected.length} events`)
+    const [download] = await Promise.all([p.waitForEvent('download'), p.click('dialog button:has-text("Download")')])
+    expect(download.suggestedFilename()).toMatch(/^audit-events_\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}Z_\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}Z_source-api-service\+system_result-warning\.csv$/)
     const csv = await readFile(await download.path(), 'utf8')
     const rows = Papa.parse<Record<string, string>>(csv, { header: true, skipEmptyLines: true }).data
-    const expected = lastWeek({ result: ['warning'], source: ['api-service', 'system'] })
     expect(rows.map((r) => r.id)).toEqual(expected.map((e) => e.id))
     expect(rows[0]).toMatchObject({ result: 'warning', operation_type: expected[0]!.operation_type })
+    await p.waitForSelector(`text=Downloading ${expected.length} events`)
+    await ctx.close()
   })
 
   it('renders a hostile message as text and runs nothing', async () => {
@@ -240,7 +250,7 @@ describe('events page in Chromium', () => {
     await page.waitForURL(/range=30d/)
   })
 
-  it('past AUDIT_COUNT_CAP shows the estimated total with ≈ and pages by has_more', async () => {
+  it('past AUDIT_COUNT_CAP shows the exact total from /stats, counts again for Delete, and pages by has_more', async () => {
     const capped = await startApp(dist, { countCap: 50 })
     try {
       await capped.store.insertEvents(all)
@@ -248,10 +258,16 @@ describe('events page in Chromium', () => {
       await page.goto(`${capped.url}?size=100#token=${ADMIN}`)
       await page.waitForSelector('table.events tbody tr[data-id]')
       await settle()
-      expect(await page.textContent('[data-testid="total"]')).toMatch(/^≈ [\d,]+$/)
-      expect(await page.getAttribute('[data-testid="total"]', 'title')).toMatch(/estimated/i)
-      expect(await page.textContent('.range-label')).toMatch(/^1–100 of ≈ [\d,]+$/)
-      expect(await page.textContent('button:has-text("Export CSV")')).toMatch(/≈/)
+      // the estimate gives way to the exact count from /stats
+      await page.waitForFunction((n) => document.querySelector('[data-testid="total"]')?.textContent === n, String(expected.length))
+      expect(await page.getAttribute('[data-testid="total"]', 'title')).toBeNull()
+      expect(await page.textContent('.range-label')).toBe(`1–100 of ${expected.length}`)
+      // the Delete dialog counts for itself
+      await page.click('button:has-text("Delete…")')
+      await page.waitForSelector('[data-testid="purge-count"]')
+      expect(await page.textContent('[data-testid="purge-count"]')).toBe(`${expected.length} events`)
+      expect(await page.textContent('dialog button.danger')).toBe(`Delete ${expected.length} events`)
+      await page.click('dialog button:has-text("Cancel")')
       const lastPage = Math.ceil(expected.length / 100)
       await page.goto(`${capped.url}?size=100&page=${lastPage}#token=${ADMIN}`)
       await page.waitForSelector('table.events tbody tr[data-id]')
@@ -262,5 +278,204 @@ describe('events page in Chromium', () => {
     } finally {
       await capped.close()
     }
+  })
+})
+
+/** Contrast ratio (WCAG) of two computed CSS colours `rgb(r, g, b)`. */
+function contrast(a: string, b: string): number {
+  const lum = (c: string) => {
+    const [r, g, bl] = (c.match(/[\d.]+/g) ?? []).slice(0, 3).map((x) => {
+      const v = Number(x) / 255
+      return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4
+    }) as [number, number, number]
+    return 0.2126 * r + 0.7152 * g + 0.0722 * bl
+  }
+  const [x, y] = [lum(a), lum(b)].sort((m, n) => n - m) as [number, number]
+  return (x + 0.05) / (y + 0.05)
+}
+
+describe('layout', () => {
+  it('keeps Message readable, Time whole and nothing overlapping at 390, 768, 1024, 1440 and 1920 px', async () => {
+    const ctx = await browser.newContext({ locale: 'en-US', timezoneId: 'America/New_York' })
+    const p = await ctx.newPage()
+    for (const width of [390, 768, 1024, 1440, 1920]) {
+      await p.setViewportSize({ width, height: 900 })
+      await p.goto(`${server.url}#token=${ADMIN}`)
+      await p.waitForSelector('table.events tbody tr[data-id]')
+      const m = await p.evaluate(() => {
+        const visible = (el: Element) => getComputedStyle(el).display !== 'none' && el.getBoundingClientRect().width > 0
+        const rect = (el: Element) => el.getBoundingClientRect()
+        const overlaps = (a: DOMRect, b: DOMRect) => a.left < b.right - 0.5 && b.left < a.right - 0.5 && a.top < b.bottom - 0.5 && b.top < a.bottom - 0.5
+        const clashes: string[] = []
+        // siblings in each block of the page never cover each other
+        for (const parent of Array.from(document.querySelectorAll('.topbar, .topbar-right, .filters, .fields, .summary, .actions, .pagination, .table-tools, table.events tbody tr'))) {
+          const kids = Array.from(parent.children).filter(visible)
+          for (let i = 0; i < kids.length; i++)
+            for (let j = i + 1; j < kids.length; j++) if (overlaps(rect(kids[i]!), rect(kids[j]!))) clashes.push(`${parent.className}: ${kids[i]!.className} × ${kids[j]!.className}`)
+        }
+        const row = document.querySelector('table.events tbody tr[data-id]')!
+        const msg = row.querySelector('td.col-message')!
+        const times = Array.from(document.querySelectorAll('td.col-time'))
+        return {
+          pageOverflow: document.documentElement.scrollWidth - window.innerWidth,
+          messageWidth: rect(msg).width,
+          timeClipped: times.filter((t) => t.scrollWidth > t.clientWidth).length,
+          headerClipped: Array.from(document.querySelectorAll('table.events th')).filter(() => window.innerWidth >= 700).filter((t) => visible(t) && t.scrollWidth > t.clientWidth).map((t) => t.textContent),
+          cards: getComputedStyle(row).display === 'grid',
+          clashes,
+        }
+      })
+      expect(m.pageOverflow, `page scrolls sideways at ${width}`).toBeLessThanOrEqual(0)
+      expect(m.timeClipped, `time cut at ${width}`).toBe(0)
+      expect(m.headerClipped, `header cut at ${width}`).toEqual([])
+      expect(m.clashes, `overlap at ${width}`).toEqual([])
+      expect(m.messageWidth, `message at ${width}`).toBeGreaterThanOrEqual(width < 700 ? 300 : 240)
+      expect(m.cards).toBe(width < 700)
+      if (width === 390) await p.screenshot({ path: path.join(shots, 'events-page-390.png') })
+    }
+    await ctx.close()
+  })
+
+  it('keeps primary and destructive buttons legible on hover', async () => {
+    const ctx = await browser.newContext()
+    const p = await ctx.newPage()
+    await p.goto(server.url)
+    const button = p.locator('button:has-text("Sign in")')
+    await button.hover()
+    await p.waitForTimeout(200) // the transition
+    const { color, bg } = await button.evaluate((b) => ({ color: getComputedStyle(b).color, bg: getComputedStyle(b).backgroundColor }))
+    expect(contrast(color, bg)).toBeGreaterThanOrEqual(4.5)
+    await ctx.close()
+  })
+})
+
+const axeSource = readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8')
+
+/** axe-core's violations on the page as it is now (evaluated over the protocol, so the page's CSP does not stop it). */
+async function axeViolations(p: Page): Promise<{ id: string; nodes: string[] }[]> {
+  await p.evaluate(await axeSource)
+  return p.evaluate(async () => {
+    const axe = (window as unknown as { axe: { run: (c: Document, o: object) => Promise<{ violations: { id: string; nodes: { target: string[] }[] }[] }> } }).axe
+    const r = await axe.run(document, { resultTypes: ['violations'] })
+    return r.violations.map((v) => ({ id: v.id, nodes: v.nodes.map((n) => n.target.join(' ')) }))
+  })
+}
+
+describe('accessibility and robustness', () => {
+  it('has no axe-core violations in any state', async () => {
+    const ctx = await browser.newContext({ viewport: { width: 1440, height: 900 } })
+    const p = await ctx.newPage()
+    const check = async (state: string) => expect(await axeViolations(p), state).toEqual([])
+    await p.goto(server.url)
+    await p.waitForSelector('form[aria-labelledby="signin-title"]')
+    await check('sign-in')
+    await p.fill('label:has-text("API key") input', 'not-a-valid-key-at-all')
+    await p.click('button:has-text("Sign in")')
+    await p.waitForSelector('text=That key was not accepted')
+    await check('sign-in, key refused')
+    await p.goto(`${server.url}?size=25#token=${ADMIN}`)
+    await p.waitForSelector('table.events tbody tr[data-id]')
+    await p.waitForSelector('.histogram svg')
+    await check('table')
+    await p.click('table.events tbody tr[data-id] .time-button')
+    await p.waitForSelector('dialog.detail[open] pre.json')
+    await check('detail')
+    await p.keyboard.press('Escape')
+    await p.click('button:has-text("Delete…")')
+    await p.waitForSelector('[data-testid="purge-count"]')
+    await check('delete dialog')
+    await p.click('dialog button:has-text("Cancel")')
+    await p.click('button:has-text("Export…")')
+    await p.waitForSelector('[data-testid="export-count"]')
+    await check('export dialog')
+    await p.click('dialog button:has-text("Close")')
+    await p.goto(`${server.url}?operation_type=none_such`)
+    await p.waitForSelector('.empty-state')
+    await check('empty')
+    await p.setViewportSize({ width: 390, height: 844 })
+    await p.goto(server.url)
+    await p.waitForSelector('table.events tbody tr[data-id]')
+    await check('cards at 390 px')
+    await p.route('**/api/v1/audit/events?**', (r) => r.abort())
+    await p.goto(`${server.url}?range=24h`)
+    await p.waitForSelector('.error-state', { timeout: 20_000 })
+    await check('error')
+    await ctx.close()
+  })
+
+  it('shows a first-run state with a curl for this server that sends an event', async () => {
+    const empty = await startApp(dist)
+    try {
+      const ctx = await browser.newContext()
+      const p = await ctx.newPage()
+      await p.goto(`${empty.url}#token=${ADMIN}`)
+      await p.waitForSelector('[data-testid="first-run-curl"]')
+      expect(await axeViolations(p)).toEqual([])
+      const curl = (await p.textContent('[data-testid="first-run-curl"]'))!
+      expect(curl).toContain(`'${empty.url}api/v1/audit/events'`)
+      // the command works: its body, with the key, records an event
+      const body = /-d '(.+)'$/s.exec(curl)![1]!
+      const res = await fetch(`${empty.url}api/v1/audit/events`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' }, body })
+      expect(res.status).toBe(201)
+      await ctx.close()
+    } finally {
+      await empty.close()
+    }
+  })
+
+  it('survives bad URL state, keeps the table through a failed refresh, and leaves history alone for dialogs', async () => {
+    const ctx = await browser.newContext()
+    const p = await ctx.newPage()
+    await p.goto(`${server.url}?start=yesterday#token=${ADMIN}`)
+    await p.waitForSelector('table.events tbody tr[data-id]')
+    await p.goto(`${server.url}?size=100&page=99999`)
+    await p.waitForURL(/page=\d\b/)
+    await p.waitForSelector('table.events tbody tr[data-id]')
+    // the server's own events (refused keys) count too: the page's total says how many
+    const n = Number((await p.textContent('[data-testid="total"]'))?.replace(/\D/g, ''))
+    const last = Math.ceil(n / 100)
+    expect(p.url()).toContain(`page=${last}`)
+    expect(await p.$$eval('table.events tbody tr[data-id]', (r) => r.length)).toBe(n - (last - 1) * 100)
+
+    await p.goto(server.url)
+    await p.waitForSelector('table.events tbody tr[data-id]')
+    const before = await p.evaluate(() => history.length)
+    await p.click('table.events tbody tr[data-id] .time-button')
+    await p.waitForSelector('dialog.detail[open]')
+    await p.keyboard.press('Escape')
+    await p.waitForSelector('dialog.detail', { state: 'detached' })
+    expect(await p.evaluate(() => history.length)).toBe(before)
+
+    await p.route('**/api/v1/audit/**', (r) => r.abort())
+    await p.click('button:has-text("Refresh")')
+    await p.waitForSelector('text=Refresh failed', { timeout: 20_000 })
+    expect(await p.$$eval('table.events tbody tr[data-id]', (r) => r.length)).toBe(50)
+    await ctx.close()
+  })
+
+  it('keeps the key across tabs, and a visitor without a key writes no auth_failed event', async () => {
+    const failed = async () => (await server.store.queryEvents({ filters: { operation_type: ['auth_failed'] }, limit: 0 })).total
+    const n = await failed()
+    const stranger = await browser.newContext()
+    const s = await stranger.newPage()
+    await s.goto(server.url)
+    await s.waitForSelector('form[aria-labelledby="signin-title"]')
+    expect(await s.textContent('form')).not.toContain('not accepted')
+    await stranger.close()
+
+    const ctx = await browser.newContext()
+    const first = await ctx.newPage()
+    await first.goto(`${server.url}#token=${READ}`)
+    await first.waitForSelector('table.events tbody tr[data-id]')
+    const second = await ctx.newPage()
+    await second.goto(`${server.url}?range=30d`)
+    await second.waitForSelector('table.events tbody tr[data-id]')
+    expect(await second.textContent('.who')).toContain('e2e-reader')
+    // signing out in one tab signs out the other
+    await second.click('button:has-text("Sign out")')
+    await first.waitForSelector('form[aria-labelledby="signin-title"]')
+    await ctx.close()
+    await new Promise((r) => setTimeout(r, 200)) // the audit writer's flush
+    expect(await failed()).toBe(n)
   })
 })

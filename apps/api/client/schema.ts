@@ -26,6 +26,80 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/audit/events/export/link": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A short-lived download link for an export
+         * @description For a browser that cannot stream a download into a file itself: a URL that its own download manager can fetch without the API key. The link carries the same parameters as GET /api/v1/audit/events/export and a token signed with HMAC-SHA256 (AUDIT_EXPORT_LINK_SECRET, or a secret made at server start), bound to those exact parameters, to the key that asked, and to an expiry 60 s later; it works once. Nothing is counted or exported until the link is followed.
+         *
+         *     Required role: `read` (a key of role `read` or `admin`).
+         */
+        post: operations["createExportLink"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/audit/events/export/download": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Follow a download link
+         * @description The export of GET /api/v1/audit/events/export, authorised by the `token` of a link from POST /api/v1/audit/events/export/link instead of an API key: for the browser's download manager. Refused (401) when the token is missing, its signature does not match, it has expired or was used; refused (403) when any parameter differs from those it was made for, or its key may no longer read.
+         *
+         *     No API key needed.
+         */
+        get: operations["downloadExport"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/audit/events/stream": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Live tail of new events (server-sent events)
+         * @description A `text/event-stream` of the events that match the filters (the same as the list's), sent as they are committed, oldest first. Each is a `message` event: `data` is the event as the list gives it, `id` its id.
+         *
+         *     The server looks for new events every second with one short query, from 5 s before the newest event it has sent (so an event committed a little after a newer one is still sent); nothing is held on the database between looks. An event whose timestamp is older than that when it is committed (a backfill) is not sent.
+         *
+         *     At most 50 events a second are sent; past that, a `dropped` event says how many were left out (`{"dropped": n}`): list them with GET /api/v1/audit/events.
+         *
+         *     A comment line (`: heartbeat`) every 15 s keeps proxies from closing an idle stream. After a break, send the id of the last event received as `Last-Event-ID` to go on after it; without it, the stream begins with events committed from now on.
+         *
+         *     At most 32 streams are open at once (503 past that). Streams end when the server shuts down; reconnect then.
+         *
+         *     Required role: `read` (a key of role `read` or `admin`).
+         */
+        get: operations["streamEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/audit/events": {
         parameters: {
             query?: never;
@@ -215,6 +289,12 @@ export interface components {
                 msg: string;
                 type: string;
             }[];
+        };
+        ExportLink: {
+            /** @description Where to GET the export, relative to this server: the parameters and a signed token, never the API key */
+            url: string;
+            /** @description When the link stops working (ISO 8601 UTC) */
+            expires_at: string;
         };
         AuditEventPage: {
             events: components["schemas"]["AuditEvent"][];
@@ -444,6 +524,8 @@ export interface operations {
                 /** @description csv (every value quoted, formula cells neutralised) or ndjson */
                 format?: "csv" | "ndjson";
                 order?: "desc" | "asc";
+                /** @description `true`: a CSV starts with a UTF-8 byte-order mark, so Excel and LibreOffice read it as UTF-8 when opened by a double-click */
+                bom?: "true" | "false";
             };
             header?: {
                 /** @description A request id to echo, and to record with the audit events the server writes about this request; a malformed one is replaced by a new UUID. Ingested events keep the `request_id` they give. */
@@ -458,7 +540,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
-                    /** @description An attachment named after the range */
+                    /** @description An attachment named after the range and the filters */
                     "Content-Disposition"?: string;
                     /** @description How many events (CSV rows after the header, or NDJSON lines) follow */
                     "X-Total-Count"?: number;
@@ -556,6 +638,468 @@ export interface operations {
                     /**
                      * @example {
                      *       "detail": "Too many exports are running; retry later"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["HTTPError"];
+                };
+            };
+        };
+    };
+    createExportLink: {
+        parameters: {
+            query?: {
+                /**
+                 * @description `extra.<key>=<value>`: only events whose extra_info has this key with this value, compared as text (`extra_info ->> key`). A key is 1 to 100 of `A-Z a-z 0-9 _ . : -`, given once; several keys must all match.
+                 * @example {
+                 *       "extra.symbol": "AAPL"
+                 *     }
+                 */
+                extra?: {
+                    [key: string]: string;
+                };
+                /** @description Inclusive lower bound (ISO 8601; UTC when no offset is given; years 0001-9999) */
+                start_date?: string;
+                /** @description Inclusive upper bound (ISO 8601) */
+                end_date?: string;
+                /** @description source, exactly; a comma-separated list means any of them */
+                source?: string | string[];
+                /** @description operator, exactly, or a pattern where * matches any characters (prefix*, *part*; \* is a literal star, case-sensitive); a comma-separated list means any of them */
+                operator?: string | string[];
+                /** @description operation_type, exactly, or a pattern where * matches any characters (prefix*, *part*; \* is a literal star, case-sensitive); a comma-separated list means any of them */
+                operation_type?: string | string[];
+                /** @description result: success, failure, warning; a comma-separated list means any of them */
+                result?: string | string[];
+                /** @description severity: debug, info, warning, error, critical; a comma-separated list means any of them */
+                severity?: string | string[];
+                /** @description tenant_id, exactly; a comma-separated list means any of them */
+                tenant_id?: string | string[];
+                /** @description actor_type, exactly (commonly user, admin, service, system, guest); a comma-separated list means any of them */
+                actor_type?: string | string[];
+                /** @description resource_type, exactly; a comma-separated list means any of them */
+                resource_type?: string | string[];
+                /** @description resource_id, exactly; a comma-separated list means any of them */
+                resource_id?: string | string[];
+                /** @description request_id, exactly; a comma-separated list means any of them */
+                request_id?: string | string[];
+                /** @description Case-insensitive text search in message, operation_type and operator */
+                q?: string;
+                /** @description csv (every value quoted, formula cells neutralised) or ndjson */
+                format?: "csv" | "ndjson";
+                order?: "desc" | "asc";
+                /** @description `true`: a CSV starts with a UTF-8 byte-order mark, so Excel and LibreOffice read it as UTF-8 when opened by a double-click */
+                bom?: "true" | "false";
+            };
+            header?: {
+                /** @description A request id to echo, and to record with the audit events the server writes about this request; a malformed one is replaced by a new UUID. Ingested events keep the `request_id` they give. */
+                "X-Request-Id"?: components["parameters"]["X-Request-Id"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The link and when it expires */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExportLink"];
+                };
+            };
+            /** @description No API key, or one the server does not know */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    /** @description Always `Bearer` */
+                    "WWW-Authenticate"?: "Bearer";
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "Not authenticated"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["HTTPError"];
+                };
+            };
+            /** @description The key is valid, but its role may not do this */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "Forbidden"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["HTTPError"];
+                };
+            };
+            /** @description Invalid input: one entry per problem, as FastAPI reports them (`loc`, `msg`, `type`) */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": [
+                     *         {
+                     *           "loc": [
+                     *             "query",
+                     *             "format"
+                     *           ],
+                     *           "msg": "Input should be 'csv' or 'ndjson'",
+                     *           "type": "enum"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description An unexpected error; the detail says nothing more (the server logs it) */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "Internal Server Error"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["HTTPError"];
+                };
+            };
+        };
+    };
+    downloadExport: {
+        parameters: {
+            query?: {
+                /**
+                 * @description `extra.<key>=<value>`: only events whose extra_info has this key with this value, compared as text (`extra_info ->> key`). A key is 1 to 100 of `A-Z a-z 0-9 _ . : -`, given once; several keys must all match.
+                 * @example {
+                 *       "extra.symbol": "AAPL"
+                 *     }
+                 */
+                extra?: {
+                    [key: string]: string;
+                };
+                /** @description Inclusive lower bound (ISO 8601; UTC when no offset is given; years 0001-9999) */
+                start_date?: string;
+                /** @description Inclusive upper bound (ISO 8601) */
+                end_date?: string;
+                /** @description source, exactly; a comma-separated list means any of them */
+                source?: string | string[];
+                /** @description operator, exactly, or a pattern where * matches any characters (prefix*, *part*; \* is a literal star, case-sensitive); a comma-separated list means any of them */
+                operator?: string | string[];
+                /** @description operation_type, exactly, or a pattern where * matches any characters (prefix*, *part*; \* is a literal star, case-sensitive); a comma-separated list means any of them */
+                operation_type?: string | string[];
+                /** @description result: success, failure, warning; a comma-separated list means any of them */
+                result?: string | string[];
+                /** @description severity: debug, info, warning, error, critical; a comma-separated list means any of them */
+                severity?: string | string[];
+                /** @description tenant_id, exactly; a comma-separated list means any of them */
+                tenant_id?: string | string[];
+                /** @description actor_type, exactly (commonly user, admin, service, system, guest); a comma-separated list means any of them */
+                actor_type?: string | string[];
+                /** @description resource_type, exactly; a comma-separated list means any of them */
+                resource_type?: string | string[];
+                /** @description resource_id, exactly; a comma-separated list means any of them */
+                resource_id?: string | string[];
+                /** @description request_id, exactly; a comma-separated list means any of them */
+                request_id?: string | string[];
+                /** @description Case-insensitive text search in message, operation_type and operator */
+                q?: string;
+                /** @description csv (every value quoted, formula cells neutralised) or ndjson */
+                format?: "csv" | "ndjson";
+                order?: "desc" | "asc";
+                /** @description `true`: a CSV starts with a UTF-8 byte-order mark, so Excel and LibreOffice read it as UTF-8 when opened by a double-click */
+                bom?: "true" | "false";
+                /** @description The signed token POST /api/v1/audit/events/export/link made */
+                token?: string;
+            };
+            header?: {
+                /** @description A request id to echo, and to record with the audit events the server writes about this request; a malformed one is replaced by a new UUID. Ingested events keep the `request_id` they give. */
+                "X-Request-Id"?: components["parameters"]["X-Request-Id"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The events, streamed */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    /** @description An attachment named after the range and the filters */
+                    "Content-Disposition"?: string;
+                    /** @description How many events (CSV rows after the header, or NDJSON lines) follow */
+                    "X-Total-Count"?: number;
+                    /** @description Always `no-store` */
+                    "Cache-Control"?: "no-store";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
+                    "application/x-ndjson": string;
+                };
+            };
+            /** @description No token, a forged or expired one, or one already used */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "This download link expired at 2026-11-23T10:00:00.000Z: export again to get a new one"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["HTTPError"];
+                };
+            };
+            /** @description The parameters differ from those the link was made for, or its key may no longer read */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "This download link was made for other export parameters (filters, format or bom): export again to get one for these"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["HTTPError"];
+                };
+            };
+            /** @description Invalid input: one entry per problem, as FastAPI reports them (`loc`, `msg`, `type`) */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": [
+                     *         {
+                     *           "loc": [
+                     *             "query"
+                     *           ],
+                     *           "msg": "1000001 events match; at most 1000000 can be exported at once (AUDIT_EXPORT_MAX_ROWS): narrow the filters",
+                     *           "type": "too_many_rows"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description An unexpected error; the detail says nothing more (the server logs it) */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "Internal Server Error"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["HTTPError"];
+                };
+            };
+            /** @description AUDIT_EXPORT_CONCURRENCY exports are already streaming, or the audit store cannot be reached; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    /**
+                     * @description Seconds to wait before retrying
+                     * @example 5
+                     */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "Too many exports are running; retry later"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["HTTPError"];
+                };
+            };
+        };
+    };
+    streamEvents: {
+        parameters: {
+            query?: {
+                /**
+                 * @description `extra.<key>=<value>`: only events whose extra_info has this key with this value, compared as text (`extra_info ->> key`). A key is 1 to 100 of `A-Z a-z 0-9 _ . : -`, given once; several keys must all match.
+                 * @example {
+                 *       "extra.symbol": "AAPL"
+                 *     }
+                 */
+                extra?: {
+                    [key: string]: string;
+                };
+                /** @description Inclusive lower bound (ISO 8601; UTC when no offset is given; years 0001-9999) */
+                start_date?: string;
+                /** @description Inclusive upper bound (ISO 8601) */
+                end_date?: string;
+                /** @description source, exactly; a comma-separated list means any of them */
+                source?: string | string[];
+                /** @description operator, exactly, or a pattern where * matches any characters (prefix*, *part*; \* is a literal star, case-sensitive); a comma-separated list means any of them */
+                operator?: string | string[];
+                /** @description operation_type, exactly, or a pattern where * matches any characters (prefix*, *part*; \* is a literal star, case-sensitive); a comma-separated list means any of them */
+                operation_type?: string | string[];
+                /** @description result: success, failure, warning; a comma-separated list means any of them */
+                result?: string | string[];
+                /** @description severity: debug, info, warning, error, critical; a comma-separated list means any of them */
+                severity?: string | string[];
+                /** @description tenant_id, exactly; a comma-separated list means any of them */
+                tenant_id?: string | string[];
+                /** @description actor_type, exactly (commonly user, admin, service, system, guest); a comma-separated list means any of them */
+                actor_type?: string | string[];
+                /** @description resource_type, exactly; a comma-separated list means any of them */
+                resource_type?: string | string[];
+                /** @description resource_id, exactly; a comma-separated list means any of them */
+                resource_id?: string | string[];
+                /** @description request_id, exactly; a comma-separated list means any of them */
+                request_id?: string | string[];
+                /** @description Case-insensitive text search in message, operation_type and operator */
+                q?: string;
+            };
+            header?: {
+                /** @description A request id to echo, and to record with the audit events the server writes about this request; a malformed one is replaced by a new UUID. Ingested events keep the `request_id` they give. */
+                "X-Request-Id"?: components["parameters"]["X-Request-Id"];
+                /** @description The id of the last event received: the stream goes on after it */
+                "last-event-id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The stream: `message` events (an event each), `dropped` events, heartbeat comments */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example retry: 2000
+                     *
+                     *     id: 0190a0b0-0000-7000-8000-000000000001
+                     *     data: {"id":"0190a0b0-0000-7000-8000-000000000001","result":"failure",…}
+                     *
+                     *     event: dropped
+                     *     data: {"dropped":12}
+                     *
+                     *     : heartbeat
+                     */
+                    "text/event-stream": string;
+                };
+            };
+            /** @description No API key, or one the server does not know */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    /** @description Always `Bearer` */
+                    "WWW-Authenticate"?: "Bearer";
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "Not authenticated"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["HTTPError"];
+                };
+            };
+            /** @description The key is valid, but its role may not do this */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "Forbidden"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["HTTPError"];
+                };
+            };
+            /** @description Invalid input: one entry per problem, as FastAPI reports them (`loc`, `msg`, `type`) */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": [
+                     *         {
+                     *           "loc": [
+                     *             "query",
+                     *             "result"
+                     *           ],
+                     *           "msg": "Input should be 'success', 'failure' or 'warning'",
+                     *           "type": "enum"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description An unexpected error; the detail says nothing more (the server logs it) */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "Internal Server Error"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["HTTPError"];
+                };
+            };
+            /** @description Too many streams are open, or the server is shutting down; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    /**
+                     * @description Seconds to wait before retrying
+                     * @example 5
+                     */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "Too many live streams are open; retry later"
                      *     }
                      */
                     "application/json": components["schemas"]["HTTPError"];

@@ -14,6 +14,8 @@ import { eventsRoutes } from './routes/events.ts'
 import { exportRoutes } from './routes/export.ts'
 import { retentionRoutes } from './routes/retention.ts'
 import { statsRoutes } from './routes/stats.ts'
+import { STREAM_DEFAULTS, streamRoutes } from './routes/stream.ts'
+import { liveStreams, type LiveStreams } from './live-tail.ts'
 import { meRoutes } from './routes/me.ts'
 import { DEFAULT_WEB_DIST, webRoutes } from './routes/web.ts'
 import { DEFAULT_RETENTION, parseRetention, type RetentionPolicy } from './retention.ts'
@@ -36,6 +38,14 @@ export interface AppDeps {
   exportConcurrency?: number
   /** AUDIT_EXPORT_IDLE_TIMEOUT_MS: an export whose client reads nothing this long is abandoned (default 60,000). */
   exportIdleTimeoutMs?: number
+  /** AUDIT_EXPORT_LINK_SECRET: signs export download links (random per process when unset). */
+  exportLinkSecret?: string | undefined
+  /** The live tails (GET /events/stream): the server ends them at shutdown. Default: 32 at most. */
+  streams?: LiveStreams
+  /** Events a live tail sends per second at most (default 50). */
+  streamMaxPerSecond?: number
+  /** How often a live tail looks for new events (default 1,000 ms). */
+  streamPollMs?: number
   /** AUDIT_COUNT_CAP: a page's total is exact up to this many events, then estimated (default 1,000). */
   countCap?: number
   /** AUDIT_RETENTION_DAYS, parsed (default: keep everything). */
@@ -97,7 +107,12 @@ export function createApp(deps: AppDeps) {
       maxRows: deps.exportMaxRows ?? 1_000_000,
       concurrency: deps.exportConcurrency ?? DEFAULT_EXPORT_CONNECTIONS,
       idleTimeoutMs: deps.exportIdleTimeoutMs ?? DEFAULT_EXPORT_IDLE_TIMEOUT_MS,
+      linkSecret: deps.exportLinkSecret,
     }),
+  )
+  app.route(
+    '/api/v1/audit/events/stream',
+    streamRoutes({ store: deps.store, auth, streams: deps.streams ?? liveStreams(STREAM_DEFAULTS.maxStreams), maxPerSecond: deps.streamMaxPerSecond ?? STREAM_DEFAULTS.maxPerSecond, pollMs: deps.streamPollMs ?? STREAM_DEFAULTS.pollMs }),
   )
   app.route('/api/v1/audit/events', eventsRoutes({ audit: deps.audit, store: deps.store, auth, countCap: deps.countCap ?? DEFAULT_COUNT_CAP }))
   app.route('/api/v1/audit/stats', statsRoutes({ store: deps.store, auth }))

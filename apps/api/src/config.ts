@@ -25,6 +25,8 @@ export interface ServerConfig {
   logLevel: string
   exportMaxRows: number
   exportIdleTimeoutMs: number
+  /** AUDIT_EXPORT_LINK_SECRET: signs export download links; unset, each process makes its own. */
+  exportLinkSecret: string | undefined
   countCap: number
   retention: RetentionPolicy
   /** null: no in-process schedule (AUDIT_RETENTION_SCHEDULE=off, or a policy that keeps everything). */
@@ -59,6 +61,8 @@ export function loadServerConfig(env: Record<string, string | undefined> = proce
   if (!Number.isInteger(exportMaxRows) || exportMaxRows < 1) problems.push(`AUDIT_EXPORT_MAX_ROWS must be a positive whole number, got "${env.AUDIT_EXPORT_MAX_ROWS}"`)
   const exportIdleTimeoutMs = Number(env.AUDIT_EXPORT_IDLE_TIMEOUT_MS ?? DEFAULT_EXPORT_IDLE_TIMEOUT_MS)
   if (!Number.isInteger(exportIdleTimeoutMs) || exportIdleTimeoutMs < 1000) problems.push(`AUDIT_EXPORT_IDLE_TIMEOUT_MS must be a whole number of at least 1000, got "${env.AUDIT_EXPORT_IDLE_TIMEOUT_MS}"`)
+  const exportLinkSecret = env.AUDIT_EXPORT_LINK_SECRET?.trim() || undefined
+  if (exportLinkSecret && exportLinkSecret.length < 32) problems.push('AUDIT_EXPORT_LINK_SECRET must be at least 32 characters')
   const countCap = Number(env.AUDIT_COUNT_CAP ?? DEFAULT_COUNT_CAP)
   if (!Number.isInteger(countCap) || countCap < 1) problems.push(`AUDIT_COUNT_CAP must be a positive whole number, got "${env.AUDIT_COUNT_CAP}"`)
   const logLevel = env.LOG_LEVEL?.trim() || 'info'
@@ -89,6 +93,7 @@ export function loadServerConfig(env: Record<string, string | undefined> = proce
     logLevel,
     exportMaxRows,
     exportIdleTimeoutMs,
+    exportLinkSecret,
     countCap,
     retention,
     retentionSchedule,

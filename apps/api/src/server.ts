@@ -19,6 +19,8 @@ import { apiKey } from './auth.ts'
 import { isLoopback, loadServerConfig } from './config.ts'
 import { createServerLogger } from './logging.ts'
 import { createMetrics } from './metrics.ts'
+import { liveStreams } from './live-tail.ts'
+import { STREAM_DEFAULTS } from './routes/stream.ts'
 import { runScheduledRetention, scheduleDaily } from './retention.ts'
 
 /** How long requests already being answered may take once a stop begins; then their connections are closed. */
@@ -82,8 +84,11 @@ async function main() {
 
   let server: Server | undefined
   let stopRetention = () => {}
+  // live tails never finish by themselves: end them, or the HTTP drain would wait for them
+  const streams = liveStreams(STREAM_DEFAULTS.maxStreams)
   stop = shutdownOnce(log, audit, store, () => {
     stopRetention()
+    streams.closeAll()
     return server
   })
   process.on('uncaughtException', (err) => {
@@ -103,7 +108,9 @@ async function main() {
     exportMaxRows: config.exportMaxRows,
     exportConcurrency: config.audit.exportConcurrency,
     exportIdleTimeoutMs: config.exportIdleTimeoutMs,
+    exportLinkSecret: config.exportLinkSecret,
     countCap: config.countCap,
+    streams,
     retention: config.retention,
     cronSecret: config.cronSecret,
   })
@@ -181,9 +188,12 @@ function shutdownOnce(log: pino.Logger, audit: AuditLogger, store: AuditStore, b
 async function closeHttp(server: Server): Promise<void> {
   const closed = new Promise<void>((resolve) => server.close(() => resolve()))
   server.closeIdleConnections()
+  // a connection whose last answer ends during the drain (a live tail just ended) would otherwise stay open until its keep-alive times out
+  const sweep = setInterval(() => server.closeIdleConnections(), 50)
   let timer: NodeJS.Timeout | undefined
   await Promise.race([closed, new Promise<void>((resolve) => (timer = setTimeout(resolve, HTTP_DRAIN_MS)))])
   clearTimeout(timer)
+  clearInterval(sweep)
   server.closeAllConnections()
 }
 

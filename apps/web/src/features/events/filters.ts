@@ -10,6 +10,8 @@ export interface ViewState {
   severity?: string
   operator?: string
   q?: string
+  /** Oldest first when 'asc'; newest first otherwise. */
+  order?: 'asc'
   page: number
   size: number
   /** The event open in the detail view. */
@@ -26,8 +28,10 @@ const FILTER_KEYS = ['operation_type', 'source', 'result', 'severity', 'operator
 export function readView(search: string): ViewState {
   const p = new URLSearchParams(search)
   const v: ViewState = { ...DEFAULT_VIEW }
-  const start = p.get('start') ?? undefined
-  const end = p.get('end') ?? undefined
+  // a time that is not one (?start=yesterday) is left out, never passed on to throw
+  const valid = (t: string | null) => (t && !Number.isNaN(Date.parse(t)) ? new Date(t).toISOString() : undefined)
+  const start = valid(p.get('start'))
+  const end = valid(p.get('end'))
   const range = p.get('range')
   if (start || end) {
     v.range = 'custom'
@@ -42,6 +46,7 @@ export function readView(search: string): ViewState {
   if (Number.isInteger(page) && page > 1) v.page = page
   const size = Number(p.get('size'))
   if ((PAGE_SIZES as readonly number[]).includes(size)) v.size = size
+  if (p.get('order') === 'asc') v.order = 'asc'
   const event = p.get('event')
   if (event) v.event = event
   return v
@@ -54,6 +59,7 @@ export function writeView(v: ViewState): string {
     if (v.end) p.set('end', v.end)
   } else if (v.range !== DEFAULT_VIEW.range) p.set('range', v.range)
   for (const k of FILTER_KEYS) if (v[k]) p.set(k, v[k])
+  if (v.order) p.set('order', v.order)
   if (v.page > 1) p.set('page', String(v.page))
   if (v.size !== DEFAULT_VIEW.size) p.set('size', String(v.size))
   if (v.event) p.set('event', v.event)

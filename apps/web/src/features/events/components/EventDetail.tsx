@@ -67,7 +67,7 @@ export function EventDetail({ id, initial, onClose }: Props) {
             ))}
           </dl>
           <h3>extra_info</h3>
-          <pre className="json">{e.extra_info ? JSON.stringify(e.extra_info, null, 2) : 'null'}</pre>
+          <pre className="json" tabIndex={0} aria-label="extra_info as JSON">{e.extra_info ? JSON.stringify(e.extra_info, null, 2) : 'null'}</pre>
         </>
       )}
     </dialog>

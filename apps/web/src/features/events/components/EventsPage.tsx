@@ -1,66 +1,98 @@
-import { useMemo, useState } from 'react'
+import { useEffect, useMemo, useState } from 'react'
 import { useQueryClient } from '@tanstack/react-query'
 import type { AuditEvent } from '@audit/core/schema'
 import { ApiError } from '../../../lib/api-client.ts'
 import { clearToken } from '../../../lib/auth.ts'
+import { FirstRun } from './FirstRun.tsx'
+import { LiveControls } from './LiveControls.tsx'
+import { useLiveTail } from '../api/stream-events.ts'
 import { useEvents } from '../api/get-events.ts'
 import { useMe } from '../api/get-me.ts'
 import { useStats } from '../api/get-stats.ts'
 import { DEFAULT_VIEW, apiFilters } from '../filters.ts'
+import { usePrefs } from '../hooks/use-prefs.ts'
 import { useView } from '../hooks/use-view.ts'
+import { TableTools } from './TableTools.tsx'
 import { EventDetail } from './EventDetail.tsx'
 import { EventsTable } from './EventsTable.tsx'
-import { ExportButton } from './ExportButton.tsx'
+import { ExportDialog } from './ExportDialog.tsx'
 import { FiltersBar } from './FiltersBar.tsx'
 import { Histogram } from './Histogram.tsx'
 import { Pagination } from './Pagination.tsx'
 import { PurgeDialog } from './PurgeDialog.tsx'
 import { ESTIMATE_TITLE, formatCount, formatTotal } from './format.ts'
-import { SignIn } from '../../auth/components/SignIn.tsx'
 
 const REFRESH_MS = 30_000
 const time = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit' })
 
-export function EventsPage() {
+/** The page; `signOut(rejected)` returns to the sign-in form. */
+export function EventsPage({ signOut }: { signOut: (rejected: boolean) => void }) {
   const qc = useQueryClient()
   const [view, update] = useView()
   // "Last 7 days" counts back from this instant, fixed until the next refresh so the query stays the same query.
   const [anchor, setAnchor] = useState(() => Date.now())
   const [auto, setAuto] = useState(false)
-  const [purging, setPurging] = useState(false)
-  const interval = auto ? REFRESH_MS : false
+  const [dialog, setDialog] = useState<'export' | 'purge' | null>(null)
+  const [prefs, setPrefs] = usePrefs()
+  const interval = false as const
 
   const filters = useMemo(() => apiFilters(view, anchor), [view, anchor])
   const rangeOnly = useMemo(() => ({ start_date: filters.start_date, end_date: filters.end_date }), [filters.start_date, filters.end_date])
   const me = useMe()
-  const events = useEvents({ ...filters, limit: view.size, offset: (view.page - 1) * view.size }, interval)
+  const events = useEvents({ ...filters, limit: view.size, offset: (view.page - 1) * view.size, order: view.order }, interval)
   const stats = useStats(filters, interval)
+  const [live, setLive] = useState({ on: false, paused: false })
+  const tail = useLiveTail(filters, live.on, live.paused)
   const facets = useStats(rangeOnly, interval)
 
   const unauthorized = [me.error, events.error].some((e) => e instanceof ApiError && e.status === 401)
-  if (unauthorized) {
-    return (
-      <SignIn
-        rejected={me.isError}
-        onSignedIn={() => {
-          void qc.resetQueries()
-        }}
-      />
-    )
-  }
+  useEffect(() => {
+    if (!unauthorized) return
+    clearToken()
+    signOut(true)
+  }, [unauthorized, signOut])
 
-  const page = events.data
-  const total = page?.total ?? 0
-  const exact = page?.total_exact ?? true
-  const open = (e: AuditEvent) => update({ event: e.id })
+  // a refresh during an outage keeps the table it had (a new anchor is a new query, with no data of its own)
+  const [lastGood, setLastGood] = useState(events.data)
+  if (events.data && !events.isPlaceholderData && events.data !== lastGood) setLastGood(events.data)
+  const page = events.data ?? (events.isError ? lastGood : undefined)
+
   const refresh = () => {
     setAnchor(Date.now())
     void qc.invalidateQueries({ queryKey: ['audit-events'] })
   }
+  // auto-refresh moves the window: "last 1 hour" stays the last hour
+  useEffect(() => {
+    if (!auto) return
+    const t = setInterval(() => {
+      setAnchor(Date.now())
+      void qc.invalidateQueries({ queryKey: ['audit-events'] })
+    }, REFRESH_MS)
+    return () => clearInterval(t)
+  }, [auto, qc])
+
+  // ?page=99999: past the last page, go to the last one
+  const lastPage = page?.total_exact ? Math.max(1, Math.ceil(page.total / view.size)) : undefined
+  useEffect(() => {
+    if (lastPage !== undefined && view.page > lastPage && !events.isPlaceholderData) update({ page: lastPage }, { replace: true })
+  }, [lastPage, view.page, events.isPlaceholderData, update])
+
+  // past AUDIT_COUNT_CAP the list's total is an estimate; /stats counts exactly, and replaces it when it answers
+  const counted = stats.data && !stats.isPlaceholderData ? stats.data.total : undefined
+  const total = counted ?? page?.total ?? 0
+  const exact = counted !== undefined || (page?.total_exact ?? true)
+  // a dialog is not a place in history: opening and closing replace the entry
+  const open = (e: AuditEvent) => update({ event: e.id }, { replace: true })
+  // live rows go on top of the first page of the newest-first table
+  const liveRows = live.on && view.page === 1 && view.order !== 'asc' ? tail.events : []
+  const rows = liveRows.length ? [...liveRows, ...(page?.events ?? []).filter((e) => !liveRows.some((l) => l.id === e.id))] : (page?.events ?? [])
   const updatedAt = events.dataUpdatedAt ? time.format(new Date(events.dataUpdatedAt)) : null
 
   return (
     <div className="page">
+      <a className="skip-link" href="#main">
+        Skip to the events
+      </a>
       <header className="topbar">
         <h1>Audit events</h1>
         <div className="topbar-right">
@@ -68,6 +100,7 @@ export function EventsPage() {
             <input type="checkbox" checked={auto} onChange={(e) => setAuto(e.target.checked)} />
             Auto-refresh (30 s)
           </label>
+          <LiveControls on={live.on} paused={live.paused} status={tail.status} shown={tail.events.length} dropped={tail.dropped} onToggle={(on) => setLive({ on, paused: false })} onPause={(paused) => setLive({ on: true, paused })} />
           {updatedAt && <span className="muted small">updated {updatedAt}</span>}
           <button type="button" onClick={refresh}>
             Refresh
@@ -82,7 +115,7 @@ export function EventsPage() {
             className="link-button"
             onClick={() => {
               clearToken()
-              void qc.resetQueries()
+              signOut(false)
             }}
           >
             Sign out
@@ -90,6 +123,7 @@ export function EventsPage() {
         </div>
       </header>
 
+      <main id="main" tabIndex={-1}>
       <FiltersBar
         view={view}
         update={update}
@@ -112,11 +146,13 @@ export function EventsPage() {
             </span>
           )}
         </div>
-        <Histogram stats={stats.data} />
+        <Histogram stats={stats.data} onZoom={(start, end) => update({ range: 'custom', start, end, page: 1 })} />
         <div className="actions">
-          <ExportButton filters={filters} total={total} exact={exact} />
+          <button type="button" onClick={() => setDialog('export')} disabled={total === 0}>
+            Export…
+          </button>
           {me.data?.role === 'admin' && (
-            <button type="button" className="danger-outline" onClick={() => setPurging(true)} disabled={total === 0}>
+            <button type="button" className="danger-outline" onClick={() => setDialog('purge')} disabled={total === 0}>
               Delete…
             </button>
           )}
@@ -130,8 +166,9 @@ export function EventsPage() {
             Retry
           </button>
         </div>
-      ) : page?.events.length === 0 && !events.isPlaceholderData ? (
+      ) : page?.events.length === 0 && page.total === 0 && !events.isPlaceholderData ? (
         <div className="state empty-state">
+          <FirstRun />
           <p>
             <strong>No events in this range.</strong>
           </p>
@@ -149,7 +186,17 @@ export function EventsPage() {
               Refresh failed: {events.error.message}
             </p>
           )}
-          <EventsTable events={page?.events ?? []} loading={events.isLoading} stale={events.isPlaceholderData} onOpen={open} />
+          <TableTools prefs={prefs} setPrefs={setPrefs} />
+          <EventsTable
+            events={rows}
+            loading={events.isLoading}
+            stale={events.isPlaceholderData}
+            zone={prefs.zone}
+            hidden={prefs.hidden}
+            order={view.order ?? 'desc'}
+            onOrder={(o) => update({ order: o === 'asc' ? 'asc' : undefined, page: 1 })}
+            onOpen={open}
+          />
           <Pagination
             page={view.page}
             size={view.size}
@@ -163,10 +210,12 @@ export function EventsPage() {
         </>
       )}
 
-      {view.event && <EventDetail key={view.event} id={view.event} initial={page?.events.find((e) => e.id === view.event)} onClose={() => update({ event: undefined })} />}
-      {purging && <PurgeDialog filters={filters} count={total} exact={exact} onClose={() => setPurging(false)} />}
+      </main>
+      {view.event && <EventDetail key={view.event} id={view.event} initial={page?.events.find((e) => e.id === view.event)} onClose={() => update({ event: undefined }, { replace: true })} />}
+      {dialog === 'purge' && <PurgeDialog filters={filters} onClose={() => setDialog(null)} />}
+      {dialog === 'export' && <ExportDialog filters={filters} onClose={() => setDialog(null)} />}
       <footer className="foot muted small">
-        {view.range === 'custom' ? 'Custom range' : `Last ${view.range.replace('h', ' hours').replace('d', ' days')}`} · times in your time zone ({Intl.DateTimeFormat().resolvedOptions().timeZone}) ·{' '}
+        {view.range === 'custom' ? 'Custom range' : `Last ${view.range.replace('h', ' hours').replace('d', ' days')}`} · {prefs.zone === 'utc' ? 'times in UTC' : `times in your time zone (${Intl.DateTimeFormat().resolvedOptions().timeZone})`} ·{' '}
         <a href="/docs">API docs</a>
       </footer>
     </div>

@@ -1,11 +1,12 @@
 import type { EventStats } from '@audit/core/schema'
 import { formatCount } from './format.ts'
+import { HistogramBrush } from './HistogramBrush.tsx'
 
 const H = 72
 const KINDS = ['success', 'warning', 'failure'] as const
 
-/** Events over time, stacked by result; one bar a bucket. */
-export function Histogram({ stats }: { stats: EventStats | undefined }) {
+/** Events over time, stacked by result; one bar a bucket. With `onZoom`, a range can be brushed to zoom to it. */
+export function Histogram({ stats, onZoom }: { stats: EventStats | undefined; onZoom?: (start: string, end: string) => void }) {
   const points = stats?.histogram.points ?? []
   const first = points[0]
   const last = points.at(-1)
@@ -14,8 +15,9 @@ export function Histogram({ stats }: { stats: EventStats | undefined }) {
   const w = 100 / points.length
   const fmt = new Intl.DateTimeFormat(undefined, stats?.histogram.bucket === 'hour' ? { month: 'short', day: 'numeric', hour: '2-digit' } : { month: 'short', day: 'numeric' })
   return (
-    <figure className="histogram" aria-label={`Events per ${stats?.histogram.bucket}`}>
-      <svg viewBox={`0 0 100 ${H}`} preserveAspectRatio="none" role="img">
+    <figure className="histogram">
+      <div className="histogram-plot">
+      <svg viewBox={`0 0 100 ${H}`} preserveAspectRatio="none" role="img" aria-label={`Events per ${stats?.histogram.bucket}, by result, from ${fmt.format(new Date(first.start))} to ${fmt.format(new Date(last.start))}`}>
         {points.map((p, i) => {
           let y = H
           return (
@@ -30,6 +32,8 @@ export function Histogram({ stats }: { stats: EventStats | undefined }) {
           )
         })}
       </svg>
+      {onZoom && points.length > 0 && stats && <HistogramBrush starts={points.map((p) => p.start)} bucket={stats.histogram.bucket} format={(d) => fmt.format(d)} onZoom={onZoom} />}
+      </div>
       <figcaption>
         <span>{fmt.format(new Date(first.start))}</span>
         <span className="legend">
