@@ -1,4 +1,5 @@
 import type { AuditEvent, EventRow } from '../schema/event.ts'
+import { apiTimestamp } from '../trail/timestamp.ts'
 import type { EventFilters, EventPage, EventQuery, EventStats, SortOrder, StatsQuery } from '../schema/query.ts'
 
 export type StoreKind = 'pglite' | 'postgres' | 'supabase'
@@ -134,12 +135,11 @@ export function isDataSqlState(code: unknown): boolean {
   return sqlStateKind(code) === 'data'
 }
 
-/** Normalizes a row as any driver returns it to the API's event form. */
+/** Normalizes a row as any driver returns it to the API's event form (timestamps keep a non-zero sub-millisecond part: see apiTimestamp). */
 export function toAuditEvent(row: Record<string, unknown>): AuditEvent {
-  const ts = row.timestamp
   return {
     id: row.id as string,
-    timestamp: (ts instanceof Date ? ts : new Date(ts as string)).toISOString(),
+    timestamp: apiTimestamp(row.timestamp),
     source: row.source as string,
     operator: (row.operator as string | null) ?? null,
     operation_type: row.operation_type as string,
