@@ -132,7 +132,7 @@ as $$
 $$;
 
 -- A row's leaf: sha256 of the JCS object of its columns, keys sorted,
--- free-text columns as their field_hash, the timestamp in UTC with
+-- free-text columns as their field_hash (ip_address as its output text, without a /32), the timestamp in UTC with
 -- microseconds. Erased fields commit with the hash recorded at erasure
 -- (p_erased: {"message": "<hex>", ...}).
 create or replace function audit_private.leaf(e public.audit_events, p_erased jsonb default null) returns bytea
@@ -143,7 +143,7 @@ as $$
     '{"actor_type":' || coalesce(to_json(e.actor_type)::text, 'null')
     || ',"extra_info":' || coalesce(to_json(p_erased ->> 'extra_info')::text, audit_private.field_hash(audit_private.jcs(nullif(e.extra_info, 'null'::jsonb))))
     || ',"id":"' || e.id::text
-    || '","ip_address":' || coalesce(to_json(p_erased ->> 'ip_address')::text, audit_private.field_hash(e.ip_address::text))
+    || '","ip_address":' || coalesce(to_json(p_erased ->> 'ip_address')::text, audit_private.field_hash(to_json(e.ip_address) #>> '{}'))
     || ',"message":' || coalesce(to_json(p_erased ->> 'message')::text, audit_private.field_hash(e.message))
     || ',"operation_type":' || to_json(e.operation_type)::text
     || ',"operator":' || coalesce(to_json(p_erased ->> 'operator')::text, audit_private.field_hash(e.operator))

@@ -65,7 +65,7 @@ begin
       when 'operator' then encode(sha256(convert_to(e.operator, 'UTF8')), 'hex')
       when 'message' then encode(sha256(convert_to(e.message, 'UTF8')), 'hex')
       when 'extra_info' then encode(sha256(convert_to(audit_private.jcs(nullif(e.extra_info, 'null'::jsonb)), 'UTF8')), 'hex')
-      when 'ip_address' then encode(sha256(convert_to(e.ip_address::text, 'UTF8')), 'hex')
+      when 'ip_address' then encode(sha256(convert_to(to_json(e.ip_address) #>> '{}', 'UTF8')), 'hex')
       when 'user_agent' then encode(sha256(convert_to(e.user_agent, 'UTF8')), 'hex') end);
   end loop;
   -- a field that was null has no commitment to keep

@@ -42,7 +42,8 @@ export async function main(argv: string[], out: (s: string) => void = console.lo
     return 0
   }
   const db = values['database-url']
-  if (positionals[0] !== 'verify' || positionals.length > 1 || (!db && !(values.file && values.checkpoints)) || (db && (values.file || values.checkpoints))) {
+  const { file, checkpoints: checkpointsFile } = values
+  if (positionals[0] !== 'verify' || positionals.length > 1 || (db ? file || checkpointsFile : !file || !checkpointsFile)) {
     err(USAGE)
     return 2
   }
@@ -57,10 +58,10 @@ export async function main(argv: string[], out: (s: string) => void = console.lo
       } finally {
         await trail.close()
       }
-    } else {
-      const { checkpoints, signatures } = await readCheckpointsFile(values.checkpoints!)
-      report = await verifyTrail({ checkpoints, signatures: [...signatures, ...published], events: exportedEvents(values.file!), publicKey })
-    }
+    } else if (file && checkpointsFile) {
+      const { checkpoints, signatures } = await readCheckpointsFile(checkpointsFile)
+      report = await verifyTrail({ checkpoints, signatures: [...signatures, ...published], events: exportedEvents(file), publicKey })
+    } else return 2
     out(values.json ? JSON.stringify(report, null, 2) : describe(report, Boolean(publicKey)))
     return report.intact ? 0 : 1
   } catch (e) {
@@ -87,10 +88,10 @@ export function describe(r: TrailReport, keyGiven: boolean): string {
       ? `last signed checkpoint: ${r.last_signed.seq} signed at ${r.last_signed.signed_at} by key ${r.last_signed.key_id}${r.last_signed.verified ? ' (signature verified)' : keyGiven ? '' : ' (signature not checked: no --public-key)'}`
       : 'last signed checkpoint: none',
   ]
-  if (r.problems.length) {
-    const [first, ...rest] = r.problems
-    lines.push(`first break: ${first!.kind} at checkpoint ${first!.seq ?? '-'}${first!.position !== undefined ? `, position ${first!.position}` : ''}${first!.id ? `, event ${first!.id}` : ''}`)
-    lines.push(`  ${first!.message}`)
+  const [first, ...rest] = r.problems
+  if (first) {
+    lines.push(`first break: ${first.kind} at checkpoint ${first.seq ?? '-'}${first.position !== undefined ? `, position ${first.position}` : ''}${first.id ? `, event ${first.id}` : ''}`)
+    lines.push(`  ${first.message}`)
     for (const p of rest) lines.push(`also: ${p.kind}: ${p.message}`)
   }
   return lines.join('\n')

@@ -51,3 +51,13 @@ export { RejectedEventError } from './queue/batch-queue.ts'
 export { StoreUnavailableError } from './stores/store.ts'
 export { MissingDriverError } from './stores/driver.ts'
 export { DataDirLockedError } from './stores/data-dir-lock.ts'
+
+// The trail: tamper evidence that anyone can verify offline
+export { jcs } from './trail/jcs.ts'
+export { ERASABLE_FIELDS, fieldHash, leafOf, leafText } from './trail/leaf.ts'
+export { checkpointHash, keyId, loadKey, signCheckpoint, signatureValid, signedMessage } from './trail/signing.ts'
+export type { Checkpoint, SignedCheckpoint } from './trail/signing.ts'
+export { verifyTrail } from './trail/verify.ts'
+export type { TrailInput, TrailProblem, TrailProblemKind, TrailReport } from './trail/verify.ts'
+export { exportedEvents, openDatabaseTrail, readCheckpointsFile, readDatabaseTrail } from './trail/sources.ts'
+export type { TrailQueryable } from './trail/sources.ts'

@@ -9,7 +9,8 @@
  * jcs({ b: 1, a: [1.0, 'é'] }) // '{"a":[1,"é"],"b":1}'
  */
 export function jcs(v: unknown): string {
-  if (v === null || typeof v !== 'object') return JSON.stringify(v) ?? 'null'
+  // undefined (and functions) as JSON.stringify prints them inside an array
+  if (v === null || typeof v !== 'object') return JSON.stringify(v) || 'null'
   if (Array.isArray(v)) return `[${v.map(jcs).join(',')}]`
   const o = v as Record<string, unknown>
   let out = ''

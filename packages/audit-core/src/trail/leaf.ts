@@ -15,7 +15,7 @@ export function sha256Hex(data: string | Uint8Array): string {
 /** The commitment to one erasable field: the sha256 of its text (extra_info: of its JCS form), or null. */
 export function fieldHash(field: ErasableField, value: unknown): string | null {
   if (value === null || value === undefined) return null
-  return sha256Hex(field === 'extra_info' ? jcs(value) : String(value))
+  return sha256Hex(field === 'extra_info' || typeof value !== 'string' ? jcs(value) : value)
 }
 
 /**
@@ -28,14 +28,14 @@ export function leafText(e: AuditEvent, erased?: Readonly<Record<string, string>
   const ts = utcMicros(e.timestamp)
   if (!ts) throw new Error(`event ${e.id}: timestamp "${e.timestamp}" is not ISO 8601`)
   const view: Record<string, unknown> = {
-    actor_type: e.actor_type ?? null,
+    actor_type: e.actor_type,
     id: e.id.toLowerCase(),
     operation_type: e.operation_type,
     request_id: e.request_id ?? null,
     resource_id: e.resource_id ?? null,
     resource_type: e.resource_type ?? null,
     result: e.result,
-    severity: e.severity ?? null,
+    severity: e.severity,
     source: e.source,
     tenant_id: e.tenant_id ?? null,
     timestamp: ts,

@@ -1,6 +1,7 @@
 import { createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto'
 import { existsSync, readFileSync } from 'node:fs'
 import { sha256Hex } from './leaf.ts'
+import { utcMicros } from './timestamp.ts'
 
 /** A checkpoint as the chain records it (audit_trail_checkpoints, one line of the checkpoints export). */
 export interface Checkpoint {
@@ -65,7 +66,8 @@ export function loadKey(spec: string, type: 'private' | 'public'): KeyObject {
 
 /** Signs a checkpoint with an Ed25519 private key. */
 export function signCheckpoint(c: Pick<Checkpoint, 'seq' | 'hash'>, key: KeyObject, signedAt = new Date()): SignedCheckpoint {
-  const unsigned = { seq: c.seq, hash: c.hash, signed_at: signedAt.toISOString(), key_id: keyId(key) }
+  // microseconds, as the database prints the time back
+  const unsigned = { seq: c.seq, hash: c.hash, signed_at: utcMicros(signedAt.toISOString()) ?? signedAt.toISOString(), key_id: keyId(key) }
   return { ...unsigned, signature: sign(null, signedMessage(unsigned), key).toString('base64') }
 }
 

@@ -44,30 +44,54 @@ export async function readCheckpointsFile(file: string): Promise<{ checkpoints: 
   return { checkpoints, signatures }
 }
 
-/** A trail read straight from a database (node-postgres), as the verifier takes it. */
+/** What reading a trail needs from a connection (a node-postgres Client or PoolClient). */
+export interface TrailQueryable {
+  query(text: string, params?: unknown[]): Promise<{ rows: Record<string, unknown>[] }>
+}
+
+/**
+ * A trail read from a database connection, as the verifier takes it:
+ * checkpoints and signatures at once, events streamed in id order.
+ */
+export async function readDatabaseTrail(client: TrailQueryable) {
+  const checkpoints: Checkpoint[] = []
+  for (let after = 0; ; ) {
+    const page = (await client.query('select c from public.audit_trail_checkpoints($1, 10000) c', [after])).rows.map((r) => r.c as Checkpoint)
+    checkpoints.push(...page)
+    const lastOne = page.at(-1)
+    if (page.length < 10000 || !lastOne) break
+    after = lastOne.seq
+  }
+  const signatures = (await client.query('select s from public.audit_trail_signatures() s')).rows.map((r) => r.s as SignedCheckpoint)
+  async function* events(): AsyncGenerator<AuditEvent> {
+    let after: string | null = null
+    for (;;) {
+      const { rows } = await client.query(
+        'select to_json(e)::text as e from public.audit_events e where $1::uuid is null or e.id > $1::uuid order by e.id limit 10000',
+        [after],
+      )
+      let lastId: string | null = null
+      for (const r of rows) {
+        const e = toAuditEvent(JSON.parse(r.e as string) as Record<string, unknown>)
+        lastId = e.id
+        yield e
+      }
+      if (rows.length < 10000 || lastId === null) return
+      after = lastId
+    }
+  }
+  return { checkpoints, signatures, events: events() }
+}
+
+/** {@link readDatabaseTrail} on a connection of its own to `databaseUrl` (node-postgres); close it when done. */
 export async function openDatabaseTrail(databaseUrl: string) {
   const pg = await loadDriver('pg', 'audit-events verify --database-url', async () => (await import('pg')).default)
   const client = new pg.Client({ connectionString: databaseUrl })
   await client.connect()
-  const checkpoints: Checkpoint[] = []
-  for (let after = 0; ; ) {
-    const page = (await client.query<{ c: Checkpoint }>('select c from public.audit_trail_checkpoints($1, 10000) c', [after])).rows.map((r) => r.c)
-    checkpoints.push(...page)
-    if (page.length < 10000) break
-    after = page.at(-1)!.seq
+  try {
+    return { ...(await readDatabaseTrail(client)), close: () => client.end() }
+  } catch (e) {
+    await client.end()
+    throw e
   }
-  const signatures = (await client.query<{ s: SignedCheckpoint }>('select s from public.audit_trail_signatures() s')).rows.map((r) => r.s)
-  async function* events(): AsyncGenerator<AuditEvent> {
-    let after: string | null = null
-    for (;;) {
-      const { rows }: { rows: { e: string }[] } = await client.query<{ e: string }>(
-        'select to_json(e)::text as e from public.audit_events e where $1::uuid is null or e.id > $1::uuid order by e.id limit 10000',
-        [after],
-      )
-      for (const r of rows) yield toAuditEvent(JSON.parse(r.e) as Record<string, unknown>)
-      if (rows.length < 10000) return
-      after = (JSON.parse(rows.at(-1)!.e) as { id: string }).id
-    }
-  }
-  return { checkpoints, signatures, events: events(), close: () => client.end() }
 }

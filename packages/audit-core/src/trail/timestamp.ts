@@ -10,11 +10,12 @@ const ISO = /^(\d{4,}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?(Z|[+-]\d\d(?::?\
  */
 export function utcMicros(iso: string): string | null {
   const m = ISO.exec(iso.replace(' ', 'T'))
-  if (!m) return null
-  const offset = m[3]!.toUpperCase() === 'Z' ? 'Z' : m[3]!.length === 3 ? `${m[3]}:00` : m[3]!.replace(/^([+-]\d\d)(\d\d)$/, '$1:$2')
-  const seconds = Date.parse(`${m[1]}${offset}`)
+  const [, time, fraction = '', zone = ''] = m ?? []
+  if (!m || !time) return null
+  const offset = zone.toUpperCase() === 'Z' ? 'Z' : zone.length === 3 ? `${zone}:00` : zone.replace(/^([+-]\d\d)(\d\d)$/, '$1:$2')
+  const seconds = Date.parse(`${time}${offset}`)
   if (Number.isNaN(seconds)) return null
-  return `${new Date(seconds).toISOString().slice(0, 19)}.${(m[2] ?? '').padEnd(6, '0').slice(0, 6)}Z`
+  return `${new Date(seconds).toISOString().slice(0, 19)}.${fraction.padEnd(6, '0').slice(0, 6)}Z`
 }
 
 /**

@@ -55,6 +55,14 @@ export interface TrailInput {
 }
 
 const ZERO = '0'.repeat(64)
+
+/** A committed row: where its checkpoint put it, its leaf, and whether the events held it. */
+interface Committed {
+  seq: number
+  pos: number
+  leaf: string
+  seen: boolean
+}
 const MAX_PROBLEMS = 20
 
 /**
@@ -73,10 +81,7 @@ export async function verifyTrail(input: TrailInput): Promise<TrailReport> {
   const problem = (p: TrailProblem) => problems.push(p)
 
   // committed rows, by global index
-  const index = new Map<string, number>()
-  const rowSeq: number[] = []
-  const rowPos: number[] = []
-  const rowLeaf: string[] = []
+  const index = new Map<string, Committed>()
   const deletedLeaf = new Map<string, string>()
   const deletedAt = new Map<string, number>()
   const erasures = new Map<string, Record<string, string>>()
@@ -100,7 +105,7 @@ export async function verifyTrail(input: TrailInput): Promise<TrailReport> {
     if (checkpointHash(c) !== c.hash) {
       problem({ kind: 'altered_checkpoint', seq: c.seq, message: `checkpoint ${c.seq} was altered: its fields do not give its hash ${short(c.hash)}` })
     }
-    const leaves = Buffer.from(c.leaves ?? '', 'hex')
+    const leaves = Buffer.from(c.leaves, 'hex')
     if (sha256Hex(leaves) !== c.root || c.ids.length !== c.count) {
       problem({ kind: 'altered_checkpoint', seq: c.seq, message: `checkpoint ${c.seq} was altered: its leaves or ids do not give its root ${short(c.root)} and count ${c.count}` })
     }
@@ -108,10 +113,7 @@ export async function verifyTrail(input: TrailInput): Promise<TrailReport> {
     if (c.kind === 'insert') {
       c.ids.forEach((id, i) => {
         if (index.has(id)) problem({ kind: 'altered_checkpoint', seq: c.seq, position: i, id, message: `checkpoint ${c.seq} commits event ${id} a second time` })
-        index.set(id, rowLeaf.length)
-        rowSeq.push(c.seq)
-        rowPos.push(i)
-        rowLeaf.push(leafAt(i))
+        index.set(id, { seq: c.seq, pos: i, leaf: leafAt(i), seen: false })
       })
     } else if (c.kind === 'delete') {
       if (c.reason?.startsWith('unauthorised')) {
@@ -121,7 +123,7 @@ export async function verifyTrail(input: TrailInput): Promise<TrailReport> {
         deletedLeaf.set(id, leafAt(i))
         deletedAt.set(id, c.seq)
       })
-    } else if (c.kind === 'erase') {
+    } else {
       const id = c.ids[0] ?? ''
       const fields = c.detail?.fields ?? {}
       if (sha256Hex(jcs({ fields, id })) !== leafAt(0)) {
@@ -155,50 +157,49 @@ export async function verifyTrail(input: TrailInput): Promise<TrailReport> {
   }
 
   // rows
-  const seen = new Uint8Array(rowLeaf.length)
   let events = 0
   let line = 0
   for await (const e of input.events) {
     line++
     events++
     const erased = erasures.get(e.id)
-    const i = index.get(e.id)
-    if (i === undefined) {
+    const row = index.get(e.id)
+    if (row === undefined) {
       problem({ kind: 'unrecorded_row', seq: null, id: e.id, message: `event ${e.id} (row ${line} read) is in no checkpoint: it was written around the trail` })
       continue
     }
-    if (seen[i]) {
-      problem({ kind: 'altered_row', seq: rowSeq[i]!, position: rowPos[i]!, id: e.id, message: `event ${e.id} appears twice` })
+    const at = { seq: row.seq, position: row.pos, id: e.id }
+    if (row.seen) {
+      problem({ kind: 'altered_row', ...at, message: `event ${e.id} appears twice` })
       continue
     }
-    seen[i] = 1
-    const stillThere = erased ? ERASABLE_FIELDS.filter((f) => erased[f] !== undefined && e[f] !== null && e[f] !== undefined) : []
+    row.seen = true
+    const stillThere = erased ? ERASABLE_FIELDS.filter((f) => erased[f] !== undefined && e[f] != null) : []
     let leaf: string
     try {
       leaf = leafOf(e, erased)
     } catch (err) {
       leaf = (err as Error).message
     }
-    if (leaf !== rowLeaf[i] || stillThere.length > 0) {
+    if (leaf !== row.leaf || stillThere.length > 0) {
       problem({
         kind: 'altered_row',
-        seq: rowSeq[i]!,
-        position: rowPos[i]!,
-        id: e.id,
+        ...at,
         message: stillThere.length
-          ? `event ${e.id} (checkpoint ${rowSeq[i]}, position ${rowPos[i]}) has a value in erased field ${stillThere.join(', ')}`
-          : `event ${e.id} (checkpoint ${rowSeq[i]}, position ${rowPos[i]}) was altered: its leaf is not the one committed`,
+          ? `event ${e.id} (checkpoint ${row.seq}, position ${row.pos}) has a value in erased field ${stillThere.join(', ')}`
+          : `event ${e.id} (checkpoint ${row.seq}, position ${row.pos}) was altered: its leaf is not the one committed`,
       })
     }
   }
   let deleted = 0
-  for (const [id, i] of index) {
-    if (seen[i]) continue
+  for (const [id, row] of index) {
+    if (row.seen) continue
     const gone = deletedLeaf.get(id)
+    const at = { seq: row.seq, position: row.pos, id }
     if (gone === undefined) {
-      problem({ kind: 'removed_row', seq: rowSeq[i]!, position: rowPos[i]!, id, message: `event ${id} (checkpoint ${rowSeq[i]}, position ${rowPos[i]}) is missing and no delete checkpoint removed it` })
-    } else if (gone !== rowLeaf[i]) {
-      problem({ kind: 'altered_row', seq: rowSeq[i]!, position: rowPos[i]!, id, message: `event ${id} (checkpoint ${rowSeq[i]}, position ${rowPos[i]}) was altered before checkpoint ${deletedAt.get(id)} deleted it` })
+      problem({ kind: 'removed_row', ...at, message: `event ${id} (checkpoint ${row.seq}, position ${row.pos}) is missing and no delete checkpoint removed it` })
+    } else if (gone !== row.leaf) {
+      problem({ kind: 'altered_row', ...at, message: `event ${id} (checkpoint ${row.seq}, position ${row.pos}) was altered before checkpoint ${deletedAt.get(id)} deleted it` })
     } else deleted++
   }
 
