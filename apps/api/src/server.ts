@@ -20,6 +20,7 @@ import { isLoopback, loadServerConfig } from './config.ts'
 import { createServerLogger } from './logging.ts'
 import { createMetrics } from './metrics.ts'
 import { runRetention, scheduleDaily } from './retention.ts'
+import { startSigner } from './signer.ts'
 
 /** How long requests already being answered may take once a stop begins; then their connections are closed. */
 const HTTP_DRAIN_MS = 5_000
@@ -106,7 +107,12 @@ async function main() {
     countCap: config.countCap,
     retention: config.retention,
     cronSecret: config.cronSecret,
+    ...(config.verifyPublicKey ? { trailPublicKey: config.verifyPublicKey } : {}),
   })
+  // a timer that is unref'd and only reads and appends: the stop sequence need not wait for it
+  if (config.signingKey && store.trail) {
+    startSigner({ trail: store.trail, key: config.signingKey, intervalMs: config.signIntervalMs, dir: config.checkpointDir, log })
+  }
   if (config.retentionSchedule) {
     stopRetention = scheduleDaily(config.retentionSchedule, () => runRetention(store, audit, config.retention), (err) => log.error({ err }, 'scheduled retention run failed'))
   }

@@ -40,7 +40,7 @@ export type { EventFilters, EventPage, EventQuery, EventStats, HistogramBucket, 
 // Stores
 export { openStore } from './stores/open-store.ts'
 export { deleteInChunks } from './stores/store.ts'
-export type { AuditStore, StoreKind } from './stores/store.ts'
+export type { AuditStore, StoreKind, TrailStore } from './stores/store.ts'
 
 // Exports
 export { CSV_HEADER, eventsToCsv, eventsToNdjson, jsonbText } from './csv.ts'
@@ -59,5 +59,5 @@ export { checkpointHash, keyId, loadKey, signCheckpoint, signatureValid, signedM
 export type { Checkpoint, SignedCheckpoint } from './trail/signing.ts'
 export { verifyTrail } from './trail/verify.ts'
 export type { TrailInput, TrailProblem, TrailProblemKind, TrailReport } from './trail/verify.ts'
-export { exportedEvents, openDatabaseTrail, readCheckpointsFile, readDatabaseTrail } from './trail/sources.ts'
+export { exportedEvents, openDatabaseTrail, readCheckpointsFile, readDatabaseTrail, readStoreTrail, storeCheckpoints } from './trail/sources.ts'
 export type { TrailQueryable } from './trail/sources.ts'

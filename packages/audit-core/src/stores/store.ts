@@ -1,6 +1,7 @@
 import type { AuditEvent, EventRow } from '../schema/event.ts'
 import { apiTimestamp } from '../trail/timestamp.ts'
 import type { EventFilters, EventPage, EventQuery, EventStats, SortOrder, StatsQuery } from '../schema/query.ts'
+import type { Checkpoint, SignedCheckpoint } from '../trail/signing.ts'
 
 export type StoreKind = 'pglite' | 'postgres' | 'supabase'
 
@@ -48,6 +49,22 @@ export interface AuditStore {
   isDataError(err: unknown): boolean
   /** Releases connections; the store is unusable afterwards. */
   close(): Promise<void>
+  /** The trail's checkpoints, signatures and erasure (the audit_trail_* and audit_erase_event functions); every store here has it, test doubles may not. */
+  readonly trail?: TrailStore
+}
+
+/** The trail's database API, the same functions on every store. */
+export interface TrailStore {
+  /** Checkpoints after seq `after`, at most `limit` (≤ 10000), in seq order. */
+  checkpoints(after: number, limit: number): Promise<Checkpoint[]>
+  /** Every recorded signature, in seq order. */
+  signatures(): Promise<SignedCheckpoint[]>
+  /** The newest checkpoint (seq 0 before the first) and the newest signed seq. */
+  head(): Promise<{ seq: number; hash: string; signed_seq: number | null }>
+  /** Records a signature; true when this call recorded it, false when the checkpoint was signed already. */
+  recordSignature(s: SignedCheckpoint): Promise<boolean>
+  /** Erases free-text fields of one event, keeping their commitments; the erase checkpoint's seq, or null when there is no such event. */
+  eraseEvent(id: string, fields: readonly string[], reason: string): Promise<number | null>
 }
 
 /**

@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs'
 import { createInterface } from 'node:readline'
 import type { AuditEvent } from '../schema/event.ts'
 import { loadDriver } from '../stores/driver.ts'
-import { toAuditEvent } from '../stores/store.ts'
+import { toAuditEvent, type AuditStore, type TrailStore } from '../stores/store.ts'
 import type { Checkpoint, SignedCheckpoint } from './signing.ts'
 
 /** The JSON values of an NDJSON file, a line at a time (blank lines skipped). */
@@ -94,4 +94,36 @@ export async function openDatabaseTrail(databaseUrl: string) {
     await client.end()
     throw e
   }
+}
+
+/** Every checkpoint of a store, in seq order. */
+export async function storeCheckpoints(trail: TrailStore): Promise<Checkpoint[]> {
+  const all: Checkpoint[] = []
+  for (let after = 0; ; ) {
+    const page = await trail.checkpoints(after, 10000)
+    all.push(...page)
+    const lastOne = page.at(-1)
+    if (page.length < 10000 || !lastOne) return all
+    after = lastOne.seq
+  }
+}
+
+/**
+ * A store's trail as the verifier takes it: the events through the same
+ * pages as the NDJSON export, so the API's check reads what an auditor's
+ * export holds.
+ */
+export async function readStoreTrail(store: AuditStore, trail: TrailStore) {
+  const [checkpoints, signatures] = await Promise.all([storeCheckpoints(trail), trail.signatures()])
+  const chunk = Math.min(1000, store.maxPageSize ?? 1000)
+  async function* events(): AsyncGenerator<AuditEvent> {
+    let after: string | undefined
+    for (;;) {
+      const page = await store.queryEvents({ filters: {}, limit: chunk, order: 'asc', withTotal: false, ...(after ? { after } : {}) })
+      yield* page.events
+      after = page.events.at(-1)?.id
+      if (page.events.length < chunk || !after) return
+    }
+  }
+  return { checkpoints, signatures, events: events() }
 }

@@ -1,0 +1,80 @@
+import { generateKeyPairSync } from 'node:crypto'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import pino from 'pino'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createAuditLogger, type TrailStore } from '@audit/core'
+import { openPgliteStore } from '@audit/core/pglite'
+import { seedEvents } from '@audit/core/testing'
+import { createApp } from './app.ts'
+import { apiKey } from './auth.ts'
+import { SIGNED_FILE, signLatest } from './signer.ts'
+
+const ADMIN = 'admin-secret-0123456789'
+const READ = 'read-secret-0123456789'
+const key = generateKeyPairSync('ed25519')
+
+describe('the trail over HTTP, and the signer', () => {
+  let store: Awaited<ReturnType<typeof openPgliteStore>>
+  let trail: TrailStore
+  let dir: string
+  let app: ReturnType<typeof createApp>
+  const get = async (p: string, secret = ADMIN) => app.request(p, { headers: { authorization: `Bearer ${secret}` } })
+
+  beforeAll(async () => {
+    store = await openPgliteStore({ dataDir: 'memory://' })
+    trail = store.trail as TrailStore
+    dir = await mkdtemp(path.join(tmpdir(), 'signed-'))
+    const audit = createAuditLogger({ store, log: { warn() {}, error() {} }, source: 'system' })
+    app = createApp({ store, audit, keys: [apiKey('admin', ADMIN), apiKey('read', READ)], trailPublicKey: key.publicKey, webDist: null })
+  }, 60_000)
+  afterAll(async () => {
+    await store.close()
+    await rm(dir, { recursive: true, force: true })
+  })
+
+  it('signs only when something was written, once per checkpoint, and publishes to the directory and the log', async () => {
+    const lines: string[] = []
+    const log = pino({ level: 'info' }, { write: (s: string) => lines.push(s) })
+    const opts = { trail, key: key.privateKey, intervalMs: 60_000, dir, log }
+    expect(await signLatest(opts)).toBeNull() // nothing written yet
+    await store.insertEvents(seedEvents(10, { seed: 3 }))
+    const signed = await signLatest(opts)
+    expect(signed).toMatchObject({ seq: 1 })
+    expect(await signLatest(opts)).toBeNull() // nothing new
+    const published = (await readFile(path.join(dir, SIGNED_FILE), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as unknown)
+    expect(published).toEqual([signed])
+    expect(lines.some((l) => (JSON.parse(l) as { signed_checkpoint?: { seq: number } }).signed_checkpoint?.seq === 1)).toBe(true)
+    // a second replica that signed the same checkpoint: not recorded, not published
+    expect(await trail.recordSignature({ ...signed!, signature: signed!.signature })).toBe(false)
+  })
+
+  it('GET /api/v1/audit/verify reports the trail intact with the last verified checkpoint (admin only)', async () => {
+    expect((await get('/api/v1/audit/verify', READ)).status).toBe(403)
+    const res = await get('/api/v1/audit/verify')
+    expect(res.status).toBe(200)
+    expect(await res.json()).toMatchObject({ intact: true, events: 10, checkpoints: 1, last_signed: { seq: 1, verified: true }, problems: [] })
+  })
+
+  it('GET /api/v1/audit/verify names the first broken row after an owner edits one', async () => {
+    await store.db.exec('alter table public.audit_events disable trigger audit_events_no_update')
+    const [row] = (await store.db.query<{ id: string }>('select id from public.audit_events order by id limit 1 offset 4')).rows
+    await store.db.query(`update public.audit_events set message = 'edited' where id = $1`, [row!.id])
+    await store.db.exec('alter table public.audit_events enable trigger audit_events_no_update')
+    const report = (await (await get('/api/v1/audit/verify')).json()) as { intact: boolean; problems: unknown[] }
+    expect(report.intact).toBe(false)
+    expect(report.problems[0]).toMatchObject({ kind: 'altered_row', seq: 1, position: 4, id: row!.id })
+  })
+
+  it('GET /api/v1/audit/trail/checkpoints exports the checkpoints, then the signatures', async () => {
+    const res = await get('/api/v1/audit/trail/checkpoints', READ)
+    expect(res.status).toBe(200)
+    expect(res.headers.get('content-type')).toContain('application/x-ndjson')
+    const lines = (await res.text()).trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>)
+    expect(lines.map((l) => [l.seq, 'signature' in l])).toEqual([
+      [1, false],
+      [1, true],
+    ])
+  })
+})
