@@ -2,18 +2,19 @@
 -- and signatures, record a signature, and erase personal data from one event
 -- without breaking the chain.
 
--- Append-only as before, and one more exception: audit_erase_event may set
--- erasable free-text columns to null (nothing else) while it holds
--- audit.allow_erase for its own transaction.
-create or replace function public.audit_events_append_only() returns trigger
+-- The append-only trigger function (audit_private, as 20261205110000 placed
+-- it) as before, and one more exception: audit_erase_event may set erasable
+-- free-text columns to null (nothing else) while it holds audit.allow_erase
+-- for its own transaction.
+create or replace function audit_private.audit_events_append_only() returns trigger
 language plpgsql
 set search_path = ''
 as $$
 begin
-  if tg_op = 'DELETE' and coalesce(current_setting('audit.allow_delete', true), '') = 'on' then
+  if tg_op = 'DELETE' and coalesce(pg_catalog.current_setting('audit.allow_delete', true), '') = 'on' then
     return old;
   end if;
-  if tg_op = 'UPDATE' and coalesce(current_setting('audit.allow_erase', true), '') = 'on'
+  if tg_op = 'UPDATE' and coalesce(pg_catalog.current_setting('audit.allow_erase', true), '') = 'on'
      and (new.id, new."timestamp", new.source, new.operation_type, new.result, new.severity, new.tenant_id, new.actor_type,
           new.resource_type, new.resource_id, new.request_id)
          is not distinct from

@@ -19,7 +19,7 @@ import { apiKey } from './auth.ts'
 import { isLoopback, loadServerConfig } from './config.ts'
 import { createServerLogger } from './logging.ts'
 import { createMetrics } from './metrics.ts'
-import { runRetention, scheduleDaily } from './retention.ts'
+import { runScheduledRetention, scheduleDaily } from './retention.ts'
 import { startSigner } from './signer.ts'
 
 /** How long requests already being answered may take once a stop begins; then their connections are closed. */
@@ -114,7 +114,7 @@ async function main() {
     startSigner({ trail: store.trail, key: config.signingKey, intervalMs: config.signIntervalMs, dir: config.checkpointDir, log })
   }
   if (config.retentionSchedule) {
-    stopRetention = scheduleDaily(config.retentionSchedule, () => runRetention(store, audit, config.retention), (err) => log.error({ err }, 'scheduled retention run failed'))
+    stopRetention = scheduleDaily(config.retentionSchedule, () => runScheduledRetention(store, audit, config.retention), (err) => log.error({ err }, 'scheduled retention run failed'))
   }
 
   server = serve({ fetch: app.fetch, hostname: config.host, port: config.port }, (info) => {

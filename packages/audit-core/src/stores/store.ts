@@ -1,5 +1,5 @@
 import type { AuditEvent, EventRow } from '../schema/event.ts'
-import { apiTimestamp } from '../trail/timestamp.ts'
+import { dbTimestamp } from '../schema/time.ts'
 import type { EventFilters, EventPage, EventQuery, EventStats, SortOrder, StatsQuery } from '../schema/query.ts'
 import type { Checkpoint, SignedCheckpoint } from '../trail/signing.ts'
 
@@ -28,6 +28,13 @@ export interface AuditStore {
    * `eventsToCsv`, to the same bytes. Cancelling the stream stops the query.
    */
   exportCsv?(filters: EventFilters, order: SortOrder): ReadableStream<Uint8Array>
+  /**
+   * Runs `job` unless another process of the cluster holds the lock `key`
+   * (a Postgres session advisory lock, on a connection of its own): true
+   * when it ran, false when another holder had it. Absent where one process
+   * owns the database (PGlite) or no lock can be taken (Supabase over HTTP).
+   */
+  runExclusive?(key: string, job: () => Promise<void>): Promise<boolean>
   /** One event, or null. */
   getEvent(id: string): Promise<AuditEvent | null>
   /** Counts by result, type, source, severity, a histogram, and optionally the top values of an extra_info key. */
@@ -152,11 +159,11 @@ export function isDataSqlState(code: unknown): boolean {
   return sqlStateKind(code) === 'data'
 }
 
-/** Normalizes a row as any driver returns it to the API's event form (timestamps keep a non-zero sub-millisecond part: see apiTimestamp). */
+/** Normalizes a row as any driver returns it to the API's event form (timestamps keep their microseconds: see dbTimestamp). */
 export function toAuditEvent(row: Record<string, unknown>): AuditEvent {
   return {
     id: row.id as string,
-    timestamp: apiTimestamp(row.timestamp),
+    timestamp: dbTimestamp(row.timestamp as string | Date),
     source: row.source as string,
     operator: (row.operator as string | null) ?? null,
     operation_type: row.operation_type as string,
