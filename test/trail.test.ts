@@ -264,6 +264,10 @@ describe(`leaves on ${describeEngine()}`, () => {
     const extras = [
       { b: 1, aa: [1.0, 1e21, 1e-7, 0.1, 1.5, -0, 123456789012345680000, 1e300], 'é': 'x\u0001\u001f\u007f"\\/\n\t', '\uE000': 1, '\u{1F600}': 2, a: { z: null, y: [true, false, {}] } },
       { '10': 1, '9': 2, A: 'Ω', ä: '😀' },
+      // flat objects: serialised in the leaves query, or by jcs when a member needs it
+      { z: 'x\u0001"\\', y: true, x: null, w: -12, v: 0, u: 123456789012345 },
+      { z: -0, y: 1.5, x: 1e15, w: 12345678901234568 },
+      { '\uE001': 1, '\u{1F600}': 2, b: 'x' },
       {},
       [],
       'a string',
@@ -272,7 +276,7 @@ describe(`leaves on ${describeEngine()}`, () => {
     try {
       for (const [i, x] of extras.entries()) {
         // number tokens as a writer would send them, beyond what JSON.stringify makes
-        const raw = JSON.stringify(x).replace('[1,', '[1.0,').replace(',1.5,', ',1.50,').replace('1e+300', '1E300').replace('123456789012345680000', '123456789012345678901')
+        const raw = JSON.stringify(x).replace('[1,', '[1.0,').replace(',1.5,', ',1.50,').replace('1e+300', '1E300').replace('123456789012345680000', '123456789012345678901').replace('{"z":0,', '{"z":-0,')
         await q(
           `insert into public.audit_events (id, "timestamp", source, operator, operation_type, result, message, extra_info, ip_address, user_agent)
            values (gen_random_uuid(), '2026-11-20T12:00:00.123456Z'::timestamptz + $1 * interval '1 microsecond', 'api-service', 'Zoë <z@example.com>', 'x', 'success', $2, $3::jsonb, '2001:db8::1', 'ua\u0002')`,

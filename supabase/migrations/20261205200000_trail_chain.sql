@@ -21,9 +21,9 @@
 --   * a DELETE statement appends a `delete` checkpoint with the removed rows'
 --     leaves and the reason (`audit.delete_reason`), and an erasure an
 --     `erase` checkpoint with the erased fields' hashes.
--- The leaf is computed by audit_private.leaf here and by the verifier in
--- packages/audit-core/src/trail/leaf.ts; test/trail-canonical.test.ts
--- checks that both give the same bytes.
+-- The leaf is computed by audit_private.leaves here and by the verifier in
+-- packages/audit-core/src/trail/leaf.ts; test/trail.test.ts checks that
+-- both give the same bytes.
 
 create schema if not exists audit_private;
 revoke all on schema audit_private from public, anon, authenticated;
@@ -123,40 +123,67 @@ begin
   return v::text; -- string, true, false, null: as JSON.stringify prints them
 end $$;
 
--- The commitment to a free-text value: its sha256 as a JSON string, or null.
-create or replace function audit_private.field_hash(v text) returns text
-language sql immutable
+-- The leaves of a batch of rows, set-based in one query so that a statement
+-- pays for one function call, not several per row (a function with its own
+-- search_path is never inlined, and each call saves and restores it): each
+-- leaf is sha256 of the JCS object of the row's columns, keys sorted,
+-- free-text columns as the sha256 of their value as a JSON string, or null
+-- (ip_address as its output text, without a /32), the timestamp in UTC with
+-- microseconds. extra_info is serialised here when it is an object of
+-- scalars with plain keys and integer numbers (what writers send: no call at
+-- all), and by audit_private.jcs otherwise. Erased fields commit with the
+-- hash recorded at erasure (p_erased: {"<id>": {"message": "<hex>", ...}}).
+-- Returns the ids and the 32-byte leaves concatenated, both in id order.
+create or replace function audit_private.leaves(p_rows public.audit_events[], p_erased jsonb default '{}'::jsonb,
+                                                out ids uuid[], out leaves bytea)
+language sql stable
 set search_path = ''
 as $$
-  select coalesce('"' || encode(sha256(convert_to(v, 'UTF8')), 'hex') || '"', 'null')
+  select pg_catalog.array_agg(e.id order by e.id),
+    pg_catalog.string_agg(pg_catalog.sha256(pg_catalog.convert_to(
+      '{"actor_type":' || coalesce(pg_catalog.to_json(e.actor_type)::text, 'null')
+      || ',"extra_info":' || coalesce(pg_catalog.to_json(x.f ->> 'extra_info')::text,
+           '"' || pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to(coalesce(j.flat, audit_private.jcs(nullif(e.extra_info, 'null'::jsonb))), 'UTF8')), 'hex') || '"', 'null')
+      || ',"id":"' || e.id::text
+      || '","ip_address":' || coalesce(pg_catalog.to_json(x.f ->> 'ip_address')::text,
+           '"' || pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to(pg_catalog.to_json(e.ip_address) #>> '{}', 'UTF8')), 'hex') || '"', 'null')
+      || ',"message":' || coalesce(pg_catalog.to_json(x.f ->> 'message')::text,
+           '"' || pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to(e.message, 'UTF8')), 'hex') || '"', 'null')
+      || ',"operation_type":' || pg_catalog.to_json(e.operation_type)::text
+      || ',"operator":' || coalesce(pg_catalog.to_json(x.f ->> 'operator')::text,
+           '"' || pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to(e.operator, 'UTF8')), 'hex') || '"', 'null')
+      || ',"request_id":' || coalesce(pg_catalog.to_json(e.request_id)::text, 'null')
+      || ',"resource_id":' || coalesce(pg_catalog.to_json(e.resource_id)::text, 'null')
+      || ',"resource_type":' || coalesce(pg_catalog.to_json(e.resource_type)::text, 'null')
+      || ',"result":' || pg_catalog.to_json(e.result)::text
+      || ',"severity":' || coalesce(pg_catalog.to_json(e.severity)::text, 'null')
+      || ',"source":' || pg_catalog.to_json(e.source)::text
+      || ',"tenant_id":' || coalesce(pg_catalog.to_json(e.tenant_id)::text, 'null')
+      || ',"timestamp":"' || pg_catalog.to_char(e."timestamp" at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
+      || '","user_agent":' || coalesce(pg_catalog.to_json(x.f ->> 'user_agent')::text,
+           '"' || pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to(e.user_agent, 'UTF8')), 'hex') || '"', 'null')
+      || '}', 'UTF8')), ''::bytea order by e.id)
+  from pg_catalog.unnest(p_rows) e
+  cross join lateral (select p_erased -> e.id::text as f) x
+  -- the fast path: null unless extra_info is an object whose members are all
+  -- scalars that print as JCS does, with no key that needs UTF-16 ordering
+  cross join lateral (
+    select case when pg_catalog.jsonb_typeof(e.extra_info) = 'object' and pg_catalog.count(*) filter (
+                  where not (pg_catalog.jsonb_typeof(m.v) in ('string', 'boolean', 'null')
+                             or (pg_catalog.jsonb_typeof(m.v) = 'number' and m.v::text ~ '^(-?[1-9][0-9]{0,14}|0)$'))
+                     or m.k ~ '[\uE000-\U0010FFFF]') = 0
+                then '{' || coalesce(pg_catalog.string_agg(pg_catalog.to_json(m.k)::text || ':' || m.v::text, ',' order by m.k collate "C"), '') || '}' end as flat
+    from pg_catalog.jsonb_each(case when pg_catalog.jsonb_typeof(e.extra_info) = 'object' then e.extra_info end) m(k, v)
+  ) j
 $$;
 
--- A row's leaf: sha256 of the JCS object of its columns, keys sorted,
--- free-text columns as their field_hash (ip_address as its output text, without a /32), the timestamp in UTC with
--- microseconds. Erased fields commit with the hash recorded at erasure
--- (p_erased: {"message": "<hex>", ...}).
+-- One row's leaf (the same rule: audit_private.leaves), for checks and tools.
 create or replace function audit_private.leaf(e public.audit_events, p_erased jsonb default null) returns bytea
 language sql stable
 set search_path = ''
 as $$
-  select sha256(convert_to(
-    '{"actor_type":' || coalesce(to_json(e.actor_type)::text, 'null')
-    || ',"extra_info":' || coalesce(to_json(p_erased ->> 'extra_info')::text, audit_private.field_hash(audit_private.jcs(nullif(e.extra_info, 'null'::jsonb))))
-    || ',"id":"' || e.id::text
-    || '","ip_address":' || coalesce(to_json(p_erased ->> 'ip_address')::text, audit_private.field_hash(to_json(e.ip_address) #>> '{}'))
-    || ',"message":' || coalesce(to_json(p_erased ->> 'message')::text, audit_private.field_hash(e.message))
-    || ',"operation_type":' || to_json(e.operation_type)::text
-    || ',"operator":' || coalesce(to_json(p_erased ->> 'operator')::text, audit_private.field_hash(e.operator))
-    || ',"request_id":' || coalesce(to_json(e.request_id)::text, 'null')
-    || ',"resource_id":' || coalesce(to_json(e.resource_id)::text, 'null')
-    || ',"resource_type":' || coalesce(to_json(e.resource_type)::text, 'null')
-    || ',"result":' || to_json(e.result)::text
-    || ',"severity":' || coalesce(to_json(e.severity)::text, 'null')
-    || ',"source":' || to_json(e.source)::text
-    || ',"tenant_id":' || coalesce(to_json(e.tenant_id)::text, 'null')
-    || ',"timestamp":"' || to_char(e."timestamp" at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
-    || '","user_agent":' || coalesce(to_json(p_erased ->> 'user_agent')::text, audit_private.field_hash(e.user_agent))
-    || '}', 'UTF8'))
+  select l.leaves from audit_private.leaves(array[e],
+    case when p_erased is null then '{}'::jsonb else pg_catalog.jsonb_build_object(e.id::text, p_erased) end) l
 $$;
 
 create table if not exists public.audit_checkpoints (
@@ -225,7 +252,7 @@ declare
   v_ids uuid[];
   v_leaves bytea;
 begin
-  select array_agg(id order by id), string_agg(audit_private.leaf(n), ''::bytea order by id) into v_ids, v_leaves from new_rows n;
+  select l.ids, l.leaves into v_ids, v_leaves from audit_private.leaves((select pg_catalog.array_agg(n::public.audit_events) from new_rows n)) l;
   perform audit_private.trail_append('insert', v_ids, v_leaves, null, null);
   return null;
 end $$;
@@ -246,9 +273,10 @@ begin
   if coalesce(current_setting('audit.allow_delete', true), '') <> 'on' then
     v_reason := 'unauthorised: ' || coalesce(v_reason, 'no reason given');
   end if;
-  select array_agg(o.id order by o.id), string_agg(audit_private.leaf(o, x.fields), ''::bytea order by o.id)
-    into v_ids, v_leaves
-  from old_rows o left join audit_private.erased_fields x on x.id = o.id;
+  select l.ids, l.leaves into v_ids, v_leaves
+  from audit_private.leaves((select pg_catalog.array_agg(o::public.audit_events) from old_rows o),
+                            (select coalesce(pg_catalog.jsonb_object_agg(x.id::text, x.fields), '{}'::jsonb)
+                             from old_rows o join audit_private.erased_fields x on x.id = o.id)) l;
   perform audit_private.trail_append('delete', v_ids, v_leaves, null,
                                      coalesce(v_reason, 'audit_delete_events'));
   return null;
@@ -273,7 +301,7 @@ declare
   v_leaves bytea;
 begin
   if not exists (select 1 from public.audit_checkpoints) then
-    select array_agg(id order by id), string_agg(audit_private.leaf(e), ''::bytea order by id) into v_ids, v_leaves from public.audit_events e;
+    select l.ids, l.leaves into v_ids, v_leaves from audit_private.leaves((select pg_catalog.array_agg(e) from public.audit_events e)) l;
     perform audit_private.trail_append('insert', v_ids, v_leaves, null, 'rows present when the trail began');
   end if;
 end $$;
@@ -331,7 +359,7 @@ alter function audit_private.trail_append(text, uuid[], bytea, jsonb, text) secu
 revoke all on function audit_private.jcs_number(text) from public, anon, authenticated;
 revoke all on function audit_private.utf16_key(text) from public, anon, authenticated;
 revoke all on function audit_private.jcs(jsonb) from public, anon, authenticated;
-revoke all on function audit_private.field_hash(text) from public, anon, authenticated;
+revoke all on function audit_private.leaves(public.audit_events[], jsonb) from public, anon, authenticated;
 revoke all on function audit_private.leaf(public.audit_events, jsonb) from public, anon, authenticated;
 revoke all on function audit_private.trail_append(text, uuid[], bytea, jsonb, text) from public, anon, authenticated;
 revoke all on function audit_private.trail_after_insert() from public, anon, authenticated;
@@ -340,7 +368,7 @@ revoke all on function audit_private.checkpoints_append_only() from public, anon
 grant execute on function audit_private.jcs_number(text) to service_role;
 grant execute on function audit_private.utf16_key(text) to service_role;
 grant execute on function audit_private.jcs(jsonb) to service_role;
-grant execute on function audit_private.field_hash(text) to service_role;
+grant execute on function audit_private.leaves(public.audit_events[], jsonb) to service_role;
 grant execute on function audit_private.leaf(public.audit_events, jsonb) to service_role;
 grant execute on function audit_private.trail_after_insert() to service_role;
 grant execute on function audit_private.trail_after_delete() to service_role;
