@@ -100,8 +100,8 @@ async function prepareStore(db: PGlite, options: PgliteStoreOptions, close: () =
     await analyzeWhenDue(n)
     return n
   }
-  store.deleteEvents = async (filters, limit) => {
-    const n = await deleteEvents(filters, limit)
+  store.deleteEvents = async (filters, limit, reason) => {
+    const n = await deleteEvents(filters, limit, reason)
     await analyzeWhenDue(n)
     return n
   }

@@ -62,10 +62,11 @@ export function createSqlStore(kind: StoreKind, client: SqlClient, close: () => 
       ])
       return typeof r?.s === 'string' ? (JSON.parse(r.s) as EventStats) : (r?.s as EventStats)
     },
-    async deleteEvents(filters: EventFilters, limit: number) {
-      const [r] = await client.query<{ n: number }>('select public.audit_delete_events($1::text::jsonb, $2::int) as n', [
+    async deleteEvents(filters: EventFilters, limit: number, reason?: string) {
+      const [r] = await client.query<{ n: number }>('select public.audit_delete_events($1::text::jsonb, $2::int, $3::text) as n', [
         JSON.stringify(filters),
         limit,
+        reason ?? null,
       ])
       return r?.n ?? 0
     },

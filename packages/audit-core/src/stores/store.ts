@@ -43,7 +43,7 @@ export interface AuditStore {
    * Deletes at most `limit` matching events (oldest first) and returns how
    * many; the only way rows leave the table. Call {@link deleteInChunks}.
    */
-  deleteEvents(filters: EventFilters, limit: number): Promise<number>
+  deleteEvents(filters: EventFilters, limit: number, reason?: string): Promise<number>
   /**
    * True when the database refused the rows themselves: the error carries a
    * SQLSTATE that {@link isDataSqlState} calls a data error (22, 23, a
@@ -76,12 +76,13 @@ export interface TrailStore {
 
 /**
  * Deletes every matching event in chunks of `chunk`, each its own short
- * transaction, so no lock is held for long. Returns the number deleted.
+ * transaction, so no lock is held for long; `reason` is recorded in the
+ * trail's delete checkpoints. Returns the number deleted.
  */
-export async function deleteInChunks(store: AuditStore, filters: EventFilters, chunk = 5000): Promise<number> {
+export async function deleteInChunks(store: AuditStore, filters: EventFilters, chunk = 5000, reason?: string): Promise<number> {
   let total = 0
   for (;;) {
-    const n = await store.deleteEvents(filters, chunk)
+    const n = await store.deleteEvents(filters, chunk, reason)
     total += n
     if (n < chunk) return total
   }

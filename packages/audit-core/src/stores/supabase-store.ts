@@ -90,7 +90,8 @@ export async function openSupabaseStore(options: SupabaseStoreOptions): Promise<
       return rows[0] ? toAuditEvent(rows[0]) : null
     },
     stats: (query: StatsQuery) => rpc<EventStats>('audit_stats', { p_filters: query.filters, p_bucket: query.bucket, p_group_by: query.groupBy?.join(',') ?? null }),
-    deleteEvents: (filters: EventFilters, limit: number) => rpc<number>('audit_delete_events', { p_filters: filters, p_limit: limit }),
+    deleteEvents: (filters: EventFilters, limit: number, reason?: string) =>
+      rpc<number>('audit_delete_events', { p_filters: filters, p_limit: limit, p_reason: reason ?? null }),
     isDataError(err: unknown) {
       // the SQLSTATE PostgREST passes on decides; network errors (code '') and PGRST* codes are transient
       return err instanceof SupabaseRpcError && isDataSqlState(err.code)
