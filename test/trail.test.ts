@@ -54,7 +54,7 @@ async function cheat(sql: string, params: unknown[] = [], signed: ReturnType<typ
 const first = (r: TrailReport) => r.problems[0]
 
 beforeAll(async () => {
-  db = await createTestDatabase()
+  db = await createTestDatabase({ migrated: true })
   // the library's store writes three batches (COPY on a server, the insert function on PGlite)
   const store = await openPostgresStore({ databaseUrl: db.url, ...db.storeOptions })
   for (let b = 0; b < 3; b++) {

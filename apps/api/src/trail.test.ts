@@ -6,7 +6,7 @@ import pino from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createAuditLogger, type TrailStore } from '@audit/core'
 import { openPgliteStore } from '@audit/core/pglite'
-import { seedEvents } from '@audit/core/testing'
+import { migratedPgliteDump, seedEvents } from '@audit/core/testing'
 import { createApp } from './app.ts'
 import { apiKey } from './auth.ts'
 import { parseRetention } from './retention.ts'
@@ -24,7 +24,7 @@ describe('the trail over HTTP, and the signer', () => {
   const get = async (p: string, secret = ADMIN) => app.request(p, { headers: { authorization: `Bearer ${secret}` } })
 
   beforeAll(async () => {
-    store = await openPgliteStore({ dataDir: 'memory://' })
+    store = await openPgliteStore({ dataDir: 'memory://', loadDataDir: await migratedPgliteDump() })
     trail = store.trail as TrailStore
     dir = await mkdtemp(path.join(tmpdir(), 'signed-'))
     const audit = createAuditLogger({ store, log: { warn() {}, error() {} }, source: 'system' })
