@@ -50,6 +50,7 @@ export { ConfigError } from './config.ts'
 export { RejectedEventError } from './queue/batch-queue.ts'
 export { StoreUnavailableError } from './stores/store.ts'
 export { MissingDriverError } from './stores/driver.ts'
+export { SchemaVersionError } from './stores/migrate.ts'
 export { DataDirLockedError } from './stores/data-dir-lock.ts'
 
 // The trail: tamper evidence that anyone can verify offline

@@ -78,6 +78,13 @@ export interface SchemaStatus {
 /** The database's schema is ahead of this code, or (when migrating is off) behind it. */
 export class SchemaVersionError extends Error {
   override name = 'SchemaVersionError'
+  constructor(
+    message: string,
+    /** `SCHEMA_AHEAD` or `SCHEMA_BEHIND`, for a caller that reports errors by code. */
+    readonly code: 'SCHEMA_AHEAD' | 'SCHEMA_BEHIND',
+  ) {
+    super(message)
+  }
 }
 
 function quote(s: string): string {
@@ -102,6 +109,7 @@ function aheadError(status: SchemaStatus, migrations: Migration[]): SchemaVersio
   return new SchemaVersionError(
     `the database schema is ahead of this code: it has migration(s) ${status.ahead.join(', ')}, newer than this code's newest (${migrations.at(-1)?.name ?? 'none'}). ` +
       'A newer version of audit-events migrated it; run that version (or newer).',
+    'SCHEMA_AHEAD',
   )
 }
 
@@ -123,6 +131,7 @@ export async function applyMigrations(runner: MigrationRunner, migrations: Migra
       throw new SchemaVersionError(
         `the database schema is behind this code: ${status.pending.length} migration(s) not applied (${status.pending.map((m) => m.name).join(', ')}). ` +
           'Apply them with `supabase db push`, or start with migrations on.',
+        'SCHEMA_BEHIND',
       )
     }
     return []
