@@ -21,7 +21,7 @@
 --   * a DELETE statement appends a `delete` checkpoint with the removed rows'
 --     leaves and the reason (`audit.delete_reason`), and an erasure an
 --     `erase` checkpoint with the erased fields' hashes.
--- The leaf is computed by audit_private.leaves here and by the verifier in
+-- The leaf is computed by audit_private.leaves_query here and by the verifier in
 -- packages/audit-core/src/trail/leaf.ts; test/trail.test.ts checks that
 -- both give the same bytes.
 
@@ -123,22 +123,25 @@ begin
   return v::text; -- string, true, false, null: as JSON.stringify prints them
 end $$;
 
--- The leaves of a batch of rows, set-based in one query so that a statement
--- pays for one function call, not several per row (a function with its own
--- search_path is never inlined, and each call saves and restores it): each
--- leaf is sha256 of the JCS object of the row's columns, keys sorted,
+-- The leaves of a batch of rows, set-based in one query over the rows
+-- (a trigger's transition table), so that a statement pays for one query,
+-- not for several function calls per row (a function with its own
+-- search_path is never inlined, and each call saves and restores it). This
+-- returns the query's text for `execute … into ids, leaves using erased`:
+-- each leaf is sha256 of the JCS object of the row's columns, keys sorted,
 -- free-text columns as the sha256 of their value as a JSON string, or null
 -- (ip_address as its output text, without a /32), the timestamp in UTC with
--- microseconds. extra_info is serialised here when it is an object of
--- scalars with plain keys and integer numbers (what writers send: no call at
--- all), and by audit_private.jcs otherwise. Erased fields commit with the
--- hash recorded at erasure (p_erased: {"<id>": {"message": "<hex>", ...}}).
--- Returns the ids and the 32-byte leaves concatenated, both in id order.
-create or replace function audit_private.leaves(p_rows public.audit_events[], p_erased jsonb default '{}'::jsonb,
-                                                out ids uuid[], out leaves bytea)
-language sql stable
+-- microseconds. extra_info is serialised in the query when it is an object
+-- of strings, booleans, nulls and integers of at most 15 digits with no
+-- character from U+E000 (what writers send), by audit_private.jcs
+-- otherwise. Erased fields commit with the hash recorded at erasure ($1:
+-- {"<id>": {"message": "<hex>", ...}}). ids and the 32-byte leaves come
+-- back concatenated, both in id order.
+create or replace function audit_private.leaves_query(p_rows text) returns text
+language sql immutable
 set search_path = ''
 as $$
+  select pg_catalog.format($q$
   select pg_catalog.array_agg(e.id order by e.id),
     pg_catalog.string_agg(pg_catalog.sha256(pg_catalog.convert_to(
       '{"actor_type":' || coalesce(pg_catalog.to_json(e.actor_type)::text, 'null')
@@ -163,28 +166,31 @@ as $$
       || '","user_agent":' || coalesce(pg_catalog.to_json(x.f ->> 'user_agent')::text,
            '"' || pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to(e.user_agent, 'UTF8')), 'hex') || '"', 'null')
       || '}', 'UTF8')), ''::bytea order by e.id)
-  from pg_catalog.unnest(p_rows) e
-  cross join lateral (select p_erased -> e.id::text as f) x
-  -- the fast path: null unless extra_info is an object whose members are all
-  -- scalars that print as JCS does, with no key that needs UTF-16 ordering
-  cross join lateral (
-    select case when pg_catalog.jsonb_typeof(e.extra_info) = 'object' and pg_catalog.count(*) filter (
-                  where not (pg_catalog.jsonb_typeof(m.v) in ('string', 'boolean', 'null')
-                             or (pg_catalog.jsonb_typeof(m.v) = 'number' and m.v::text ~ '^(-?[1-9][0-9]{0,14}|0)$'))
-                     or m.k ~ '[\uE000-\U0010FFFF]') = 0
-                then '{' || coalesce(pg_catalog.string_agg(pg_catalog.to_json(m.k)::text || ':' || m.v::text, ',' order by m.k collate "C"), '') || '}' end as flat
+  from %s e
+  cross join lateral (select $1::jsonb -> e.id::text as f) x
+  left join lateral (
+    select case when pg_catalog.bool_and(case pg_catalog.jsonb_typeof(m.v)
+                                           when 'number' then pg_catalog.strpos(m.v::text, '.') = 0 and pg_catalog.length(m.v::text) < 16
+                                           when 'object' then false when 'array' then false else true end)
+                then '{' || pg_catalog.string_agg(pg_catalog.to_json(m.k)::text || ':' || m.v::text, ',' order by m.k collate "C") || '}' end as flat
     from pg_catalog.jsonb_each(case when pg_catalog.jsonb_typeof(e.extra_info) = 'object' then e.extra_info end) m(k, v)
-  ) j
+  ) j on pg_catalog.jsonb_typeof(e.extra_info) = 'object' and e.extra_info <> '{}'::jsonb and e.extra_info::text !~ '[\uE000-\U0010FFFF]'
+  $q$, p_rows)
 $$;
 
--- One row's leaf (the same rule: audit_private.leaves), for checks and tools.
+-- One row's leaf (the same rule: audit_private.leaves_query), for checks and tools.
 create or replace function audit_private.leaf(e public.audit_events, p_erased jsonb default null) returns bytea
-language sql stable
+language plpgsql stable
 set search_path = ''
 as $$
-  select l.leaves from audit_private.leaves(array[e],
-    case when p_erased is null then '{}'::jsonb else pg_catalog.jsonb_build_object(e.id::text, p_erased) end) l
-$$;
+declare
+  v_ids uuid[];
+  v_leaves bytea;
+begin
+  execute audit_private.leaves_query('(select ($2).*)') into v_ids, v_leaves
+    using coalesce(pg_catalog.jsonb_build_object(e.id::text, p_erased), '{}'::jsonb), e;
+  return v_leaves;
+end $$;
 
 create table if not exists public.audit_checkpoints (
   seq bigint primary key,
@@ -252,7 +258,7 @@ declare
   v_ids uuid[];
   v_leaves bytea;
 begin
-  select l.ids, l.leaves into v_ids, v_leaves from audit_private.leaves((select pg_catalog.array_agg(n::public.audit_events) from new_rows n)) l;
+  execute audit_private.leaves_query('new_rows') into v_ids, v_leaves using '{}'::jsonb;
   perform audit_private.trail_append('insert', v_ids, v_leaves, null, null);
   return null;
 end $$;
@@ -273,10 +279,9 @@ begin
   if coalesce(current_setting('audit.allow_delete', true), '') <> 'on' then
     v_reason := 'unauthorised: ' || coalesce(v_reason, 'no reason given');
   end if;
-  select l.ids, l.leaves into v_ids, v_leaves
-  from audit_private.leaves((select pg_catalog.array_agg(o::public.audit_events) from old_rows o),
-                            (select coalesce(pg_catalog.jsonb_object_agg(x.id::text, x.fields), '{}'::jsonb)
-                             from old_rows o join audit_private.erased_fields x on x.id = o.id)) l;
+  execute audit_private.leaves_query('old_rows') into v_ids, v_leaves
+    using (select coalesce(pg_catalog.jsonb_object_agg(x.id::text, x.fields), '{}'::jsonb)
+           from old_rows o join audit_private.erased_fields x on x.id = o.id);
   perform audit_private.trail_append('delete', v_ids, v_leaves, null,
                                      coalesce(v_reason, 'audit_delete_events'));
   return null;
@@ -301,7 +306,7 @@ declare
   v_leaves bytea;
 begin
   if not exists (select 1 from public.audit_checkpoints) then
-    select l.ids, l.leaves into v_ids, v_leaves from audit_private.leaves((select pg_catalog.array_agg(e) from public.audit_events e)) l;
+    execute audit_private.leaves_query('public.audit_events') into v_ids, v_leaves using '{}'::jsonb;
     perform audit_private.trail_append('insert', v_ids, v_leaves, null, 'rows present when the trail began');
   end if;
 end $$;
@@ -355,11 +360,15 @@ create policy audit_signed_checkpoints_service_role on public.audit_signed_check
 -- The functions run as their owner where they write the chain: service_role
 -- inserts events, and the triggers must be able to append.
 alter function audit_private.trail_append(text, uuid[], bytea, jsonb, text) security definer;
+-- The triggers run as the owner too, so that a writer (service_role) needs no
+-- right to trail_append, which nobody may call directly.
+alter function audit_private.trail_after_insert() security definer;
+alter function audit_private.trail_after_delete() security definer;
 
 revoke all on function audit_private.jcs_number(text) from public, anon, authenticated;
 revoke all on function audit_private.utf16_key(text) from public, anon, authenticated;
 revoke all on function audit_private.jcs(jsonb) from public, anon, authenticated;
-revoke all on function audit_private.leaves(public.audit_events[], jsonb) from public, anon, authenticated;
+revoke all on function audit_private.leaves_query(text) from public, anon, authenticated;
 revoke all on function audit_private.leaf(public.audit_events, jsonb) from public, anon, authenticated;
 revoke all on function audit_private.trail_append(text, uuid[], bytea, jsonb, text) from public, anon, authenticated;
 revoke all on function audit_private.trail_after_insert() from public, anon, authenticated;
@@ -368,7 +377,7 @@ revoke all on function audit_private.checkpoints_append_only() from public, anon
 grant execute on function audit_private.jcs_number(text) to service_role;
 grant execute on function audit_private.utf16_key(text) to service_role;
 grant execute on function audit_private.jcs(jsonb) to service_role;
-grant execute on function audit_private.leaves(public.audit_events[], jsonb) to service_role;
+grant execute on function audit_private.leaves_query(text) to service_role;
 grant execute on function audit_private.leaf(public.audit_events, jsonb) to service_role;
 grant execute on function audit_private.trail_after_insert() to service_role;
 grant execute on function audit_private.trail_after_delete() to service_role;
