@@ -1,14 +1,14 @@
 import { createHash, randomBytes } from 'node:crypto'
-import { readFile, rename, writeFile } from 'node:fs/promises'
+import { readFile, readdir, rename, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { PGlite } from '@electric-sql/pglite'
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket'
 import pg from 'pg'
 import type { AuditStore } from '@audit/core'
 import { openPgliteStore } from '@audit/core/pglite'
 import { openPostgresStore, type PostgresStoreOptions } from '@audit/core/postgres'
-import { readMigrations } from '../src/stores/migrate.ts'
 
 export interface TestDatabase {
   /** A connection string for node-postgres / psql. */
@@ -41,7 +41,10 @@ let dump: Promise<File> | undefined
  */
 export function migratedPgliteDump(): Promise<File> {
   return (dump ??= (async () => {
-    const migrations = await readMigrations()
+    // the files the store applies (DEFAULT_MIGRATIONS_DIR: the repository's, or the package's copy once built)
+    const dir = fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? '../../../supabase/migrations/' : '../migrations/', import.meta.url))
+    const names = (await readdir(dir)).filter((n) => n.endsWith('.sql')).sort()
+    const migrations = await Promise.all(names.map(async (name) => ({ name, sql: await readFile(path.join(dir, name), 'utf8') })))
     // PGlite's resolved path names its version: a dump is loaded only by the version that made it
     const key = createHash('sha256')
       .update(import.meta.resolve('@electric-sql/pglite'))
