@@ -67,7 +67,7 @@ describe('the generated client', () => {
   })
 
   it('names every operation by its operationId', () => {
-    const names: (keyof operations)[] = ['ingestEvents', 'listEvents', 'getEvent', 'deleteEvents', 'exportEvents', 'createExportLink', 'downloadExport', 'streamEvents', 'getStats', 'runRetention', 'getCurrentKey', 'getHealth', 'getMetrics']
+    const names: (keyof operations)[] = ['ingestEvents', 'listEvents', 'getEvent', 'deleteEvents', 'exportEvents', 'createExportLink', 'downloadExport', 'streamEvents', 'getStats', 'runRetention', 'getCurrentKey', 'getHealth', 'getMetrics', 'verifyTrail', 'exportCheckpoints']
     const inDoc = Object.values(doc.paths).flatMap((ops) => Object.values(ops).map((op) => op.operationId))
     expect([...inDoc].sort()).toEqual([...names].sort())
   })

@@ -5,7 +5,8 @@
  * store uses, as PostgREST does it:
  *
  * - `POST /rest/v1/rpc/{fn}` with a JSON object of named arguments, resolved
- *   against the function's argument names in the `public` schema;
+ *   against the function's argument names in the `public` schema (among
+ *   overloads, the one whose names take every argument sent);
  * - the role comes from the HS256 JWT in `Authorization: Bearer` (or `apikey`)
  *   and is applied with `set local role` inside one transaction per request;
  * - a set-returning function answers a JSON array, any other function its
@@ -65,19 +66,21 @@ function statusFor(code: string, role: string): number {
 
 export async function startRpcEndpoint(databaseUrl: string, opts: { max?: number } = {}) {
   const sql = postgres(databaseUrl, { max: opts.max ?? 4, onnotice: () => {} })
-  const signatures = new Map<string, Signature | null>()
+  const signatures = new Map<string, Signature[]>()
   const faults = { remaining: 0, requests: 0, failed: 0, fail(n: number) { this.remaining = n } }
 
-  async function signature(fn: string): Promise<Signature | null> {
+  /** The function called `fn` whose argument names take every given one (PostgREST resolves overloads by the names sent), fewest arguments first. */
+  async function signature(fn: string, given: string[]): Promise<Signature | null> {
     if (!signatures.has(fn)) {
       // proargtypes is a zero-based oidvector ([0:n]={...}): read it as a plain list
-      const [row] = await sql<{ names: string[] | null; types: string; retset: boolean }[]>`
+      const rows = await sql<{ names: string[] | null; types: string; retset: boolean }[]>`
         select p.proargnames as names, array_to_string(p.proargtypes::regtype[], ',') as types, p.proretset as retset
         from pg_proc p join pg_namespace n on n.oid = p.pronamespace
-        where n.nspname = 'public' and p.proname = ${fn}`
-      signatures.set(fn, row ? { names: row.names ?? [], types: row.types ? row.types.split(',') : [], retset: row.retset } : null)
+        where n.nspname = 'public' and p.proname = ${fn}
+        order by p.pronargs`
+      signatures.set(fn, rows.map((row) => ({ names: row.names ?? [], types: row.types ? row.types.split(',') : [], retset: row.retset })))
     }
-    return signatures.get(fn) ?? null
+    return signatures.get(fn)?.find((sig) => given.every((k) => sig.names.includes(k))) ?? null
   }
 
   const app = new Hono()
@@ -96,9 +99,8 @@ export async function startRpcEndpoint(databaseUrl: string, opts: { max?: number
     const role = String(claims.role)
     const fn = c.req.param('fn')
     const args = (await c.req.json().catch(() => null)) as Record<string, unknown> | null
-    const sig = /^[a-z_][a-z0-9_]*$/.test(fn) ? await signature(fn) : null
-    const unknown = args ? Object.keys(args).filter((k) => !sig?.names.includes(k)) : []
-    if (!sig || !args || unknown.length > 0) {
+    const sig = /^[a-z_][a-z0-9_]*$/.test(fn) && args ? await signature(fn, Object.keys(args)) : null
+    if (!sig || !args) {
       return c.json({ code: 'PGRST202', message: `Could not find the function public.${fn}(${Object.keys(args ?? {}).join(', ')}) in the schema cache`, details: null, hint: null }, 404)
     }
     const params: (string | null)[] = []

@@ -97,10 +97,16 @@ describe(`RLS and grants on ${describeEngine()}`, () => {
     }
   })
 
-  it('service_role may call the functions but cannot delete or update rows directly', async () => {
+  it('service_role may call the functions but cannot delete or update rows directly, nor append to the trail', async () => {
     const store = await openSupabaseStore({ url: c.rpc.url, serviceRoleKey: c.rpc.serviceRoleKey })
     expect(await store.insertEvents([{ id: '01900000-0000-7000-8000-0000000000f1', timestamp: new Date().toISOString(), source: 'x', operation_type: 'x', result: 'success', severity: 'info' } as never])).toBe(1)
-    for (const stmt of ['delete from public.audit_events', "update public.audit_events set message = 'x'", 'truncate public.audit_events']) {
+    for (const stmt of [
+      'delete from public.audit_events',
+      "update public.audit_events set message = 'x'",
+      'truncate public.audit_events',
+      // the trail is appended by its triggers only
+      "select audit_private.trail_append('insert', array[gen_random_uuid()], '\\x00'::bytea, null, null)",
+    ]) {
       const err = await sql
         .begin(async (tx) => {
           await tx.unsafe('set local role service_role')

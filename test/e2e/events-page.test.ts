@@ -71,6 +71,8 @@ describe("events page in Chromium", () => {
     expect(older.some((e) => onPage.has(e.id))).toBe(false)
     // the key left the URL
     expect(page.url()).not.toContain('token')
+    // the trail's status in the header (nothing signs in this harness)
+    expect(await (await page.waitForSelector('[data-testid="trail-status"].muted:has-text("Trail intact")')).textContent()).toMatch(/^Trail intact · checkpoint #\d+ \(unsigned\)$/)
     await page.screenshot({ path: path.join(shots, 'events-page.png') })
   })
 

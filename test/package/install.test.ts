@@ -3,10 +3,11 @@
  * dependencies but none of its optional peers: every entry imports, a store
  * whose driver is missing says which package to install, and with
  * @electric-sql/pglite added, openStore applies the migrations the package
- * ships and records an event. And the library prints nothing when imported.
+ * ships and records an event. The audit-events command runs with npx. And
+ * the library prints nothing when imported.
  */
 import { spawnSync } from 'node:child_process'
-import { mkdirSync, mkdtempSync, readFileSync, realpathSync, renameSync, rmSync, symlinkSync } from 'node:fs'
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -79,6 +80,26 @@ describe('@audit/core installed from its tarball, without optional peers', () =>
       await store.close()`)
     expect(r).toMatchObject({ status: 0, stderr: '' })
     expect(JSON.parse(r.stdout)).toEqual([['stock_price_download', 'success', 'ana@example.com']])
+  })
+})
+
+describe('the audit-events command from the tarball', () => {
+  it('runs with npx: verify --help, and verify of an empty export', () => {
+    // the bin link an install makes from the shipped package.json's "bin"
+    const core = path.join(app, 'node_modules/@audit/core')
+    const { bin } = JSON.parse(readFileSync(path.join(core, 'package.json'), 'utf8')) as { bin: Record<string, string> }
+    expect(Object.keys(bin)).toEqual(['audit-events'])
+    mkdirSync(path.join(app, 'node_modules/.bin'), { recursive: true })
+    symlinkSync(path.join('..', '@audit/core', bin['audit-events']!), path.join(app, 'node_modules/.bin/audit-events'))
+    chmodSync(path.join(core, bin['audit-events']!), 0o755)
+    const npx = (...args: string[]) => spawnSync('npx', ['--no-install', 'audit-events', ...args], { cwd: app, encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } })
+    const help = npx('verify', '--help')
+    expect(help.stdout).toMatch(/^Usage:\n {2}audit-events verify --database-url/)
+    expect(help.status).toBe(0)
+    writeFileSync(path.join(app, 'events.ndjson'), '')
+    writeFileSync(path.join(app, 'checkpoints.ndjson'), '')
+    const empty = npx('verify', '--file', 'events.ndjson', '--checkpoints', 'checkpoints.ndjson')
+    expect([empty.status, empty.stdout]).toEqual([0, expect.stringMatching(/^INTACT: 0 events/)])
   })
 })
 

@@ -1,7 +1,7 @@
 /**
  * @audit/core as it would be published: publint and
  * @arethetypeswrong/cli (ESM-only profile) find nothing, and the tarball
- * holds the built entries, the migrations and the licence, and no sources,
+ * holds the built entries, the audit-events command, the migrations and the licence, and no sources,
  * tests or build state.
  */
 import { spawnSync } from 'node:child_process'
@@ -33,9 +33,9 @@ describe('@audit/core tarball', () => {
     expect(r.status, r.stdout + r.stderr).toBe(0)
   })
 
-  it('holds dist (no sources, tests or build state), the licence and the migrations, byte for byte those of supabase/migrations', () => {
+  it('holds dist (no sources, tests or build state), the command, the licence and the migrations, byte for byte those of supabase/migrations', () => {
     const files = listFiles(packed.dir)
-    expect(files.filter((f) => !f.startsWith('dist/') && !['package.json', 'LICENSE'].includes(f))).toEqual([])
+    expect(files.filter((f) => !f.startsWith('dist/') && !['package.json', 'LICENSE', 'bin/audit-events.js'].includes(f))).toEqual([])
     expect(files.filter((f) => /\.test\.|\.tsbuildinfo$|\.ts$/.test(f) && !f.endsWith('.d.ts'))).toEqual([])
     expect(readFileSync(path.join(packed.dir, 'LICENSE'), 'utf8')).toBe(readFileSync(path.join(ROOT, 'LICENSE'), 'utf8'))
     const source = path.join(ROOT, 'supabase/migrations')

@@ -232,6 +232,50 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/audit/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Check that the trail is complete and unaltered
+         * @description Runs the check of `audit-events verify` on the stored trail: the checkpoint chain, every event against the leaf its checkpoint committed to, deletions and erasures against their checkpoints, and the chain against the signed checkpoints (verified with the public half of AUDIT_SIGNING_KEY, or AUDIT_VERIFY_PUBLIC_KEY). Reads every event: seconds per million.
+         *
+         *     Required role: `admin` (a key of role `admin`).
+         */
+        get: operations["verifyTrail"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/audit/trail/checkpoints": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export the checkpoints and their signatures
+         * @description Every checkpoint in seq order, then every recorded signature, one JSON object a line: the `--checkpoints` file of `audit-events verify --file <events export> --checkpoints <this>`.
+         *
+         *     Required role: `read` (a key of role `read` or `admin`).
+         */
+        get: operations["exportCheckpoints"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/health": {
         parameters: {
             query?: never;
@@ -439,6 +483,38 @@ export interface components {
             name: string;
             /** @enum {string} */
             role: "ingest" | "read" | "admin";
+        };
+        TrailReport: {
+            intact: boolean;
+            events: number;
+            checkpoints: number;
+            /** @description Events removed by recorded deletions (retention, purge) */
+            deleted: number;
+            /** @description Events with erased fields */
+            erased: number;
+            last_checkpoint: {
+                seq: number;
+                hash: string;
+                created_at: string;
+            } | null;
+            /** @description The newest signed checkpoint; `verified` null when the server has no key to check it with */
+            last_signed: {
+                seq: number;
+                hash: string;
+                signed_at: string;
+                key_id: string;
+                verified: boolean | null;
+            } | null;
+            /** @description The first problems in trail order (at most 20); empty when intact */
+            problems: {
+                /** @enum {string} */
+                kind: "altered_row" | "removed_row" | "unrecorded_row" | "unauthorised_deletion" | "removed_batch" | "broken_link" | "altered_checkpoint" | "truncated_tail" | "rewritten_history" | "bad_signature";
+                seq: number | null;
+                position?: number;
+                id?: string;
+                message: string;
+            }[];
+            duration_ms: number;
         };
         Health: {
             /**
@@ -2043,6 +2119,238 @@ export interface operations {
                     /**
                      * @example {
                      *       "detail": "Internal Server Error"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["HTTPError"];
+                };
+            };
+        };
+    };
+    verifyTrail: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A request id to echo, and to record with the audit events the server writes about this request; a malformed one is replaced by a new UUID. Ingested events keep the `request_id` they give. */
+                "X-Request-Id"?: components["parameters"]["X-Request-Id"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The report; `intact` false names the first broken position */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrailReport"];
+                };
+            };
+            /** @description No API key, or one the server does not know */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    /** @description Always `Bearer` */
+                    "WWW-Authenticate"?: "Bearer";
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "Not authenticated"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["HTTPError"];
+                };
+            };
+            /** @description The key is valid, but its role may not do this */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "Forbidden"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["HTTPError"];
+                };
+            };
+            /** @description Invalid input: one entry per problem, as FastAPI reports them (`loc`, `msg`, `type`) */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": [
+                     *         {
+                     *           "loc": [
+                     *             "query",
+                     *             "colour"
+                     *           ],
+                     *           "msg": "Extra inputs are not permitted",
+                     *           "type": "extra_forbidden"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description An unexpected error; the detail says nothing more (the server logs it) */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "Internal Server Error"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["HTTPError"];
+                };
+            };
+            /** @description The audit store cannot be reached; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    /**
+                     * @description Seconds to wait before retrying
+                     * @example 5
+                     */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "The audit store is unavailable; retry later"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["HTTPError"];
+                };
+            };
+        };
+    };
+    exportCheckpoints: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A request id to echo, and to record with the audit events the server writes about this request; a malformed one is replaced by a new UUID. Ingested events keep the `request_id` they give. */
+                "X-Request-Id"?: components["parameters"]["X-Request-Id"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The checkpoints, then the signed checkpoints */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    /** @description An attachment */
+                    "Content-Disposition"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/x-ndjson": string;
+                };
+            };
+            /** @description No API key, or one the server does not know */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    /** @description Always `Bearer` */
+                    "WWW-Authenticate"?: "Bearer";
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "Not authenticated"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["HTTPError"];
+                };
+            };
+            /** @description The key is valid, but its role may not do this */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "Forbidden"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["HTTPError"];
+                };
+            };
+            /** @description Invalid input: one entry per problem, as FastAPI reports them (`loc`, `msg`, `type`) */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": [
+                     *         {
+                     *           "loc": [
+                     *             "query",
+                     *             "colour"
+                     *           ],
+                     *           "msg": "Extra inputs are not permitted",
+                     *           "type": "extra_forbidden"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description An unexpected error; the detail says nothing more (the server logs it) */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "Internal Server Error"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["HTTPError"];
+                };
+            };
+            /** @description The audit store cannot be reached; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    /**
+                     * @description Seconds to wait before retrying
+                     * @example 5
+                     */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "detail": "The audit store is unavailable; retry later"
                      *     }
                      */
                     "application/json": components["schemas"]["HTTPError"];

@@ -1,3 +1,4 @@
+import type { KeyObject } from 'node:crypto'
 import { OpenAPIHono } from '@hono/zod-openapi'
 import { bodyLimit } from 'hono/body-limit'
 import { HTTPException } from 'hono/http-exception'
@@ -13,6 +14,7 @@ import { docsRoutes } from './routes/docs.ts'
 import { eventsRoutes } from './routes/events.ts'
 import { exportRoutes } from './routes/export.ts'
 import { retentionRoutes } from './routes/retention.ts'
+import { trailRoutes } from './routes/trail.ts'
 import { statsRoutes } from './routes/stats.ts'
 import { STREAM_DEFAULTS, streamRoutes } from './routes/stream.ts'
 import { liveStreams, type LiveStreams } from './live-tail.ts'
@@ -56,6 +58,8 @@ export interface AppDeps {
   webDist?: string | null
   /** AUDIT_TRUST_PROXY, parsed: which proxies' X-Forwarded-For to believe (default none). */
   trustProxy?: TrustProxy
+  /** Checks the signed checkpoints in GET /api/v1/audit/verify (the public half of AUDIT_SIGNING_KEY, or AUDIT_VERIFY_PUBLIC_KEY). */
+  trailPublicKey?: KeyObject
 }
 
 /**
@@ -121,6 +125,7 @@ export function createApp(deps: AppDeps) {
     retentionRoutes({ store: deps.store, audit: deps.audit, auth, policy: deps.retention ?? parseRetention(DEFAULT_RETENTION), cronSecret: deps.cronSecret }),
   )
   app.route('/api/v1/audit/me', meRoutes(auth))
+  app.route('/api/v1/audit', trailRoutes({ store: deps.store, auth, publicKey: deps.trailPublicKey }))
   app.route('/', systemRoutes({ audit: deps.audit, store: deps.store, metrics }))
   if (deps.webDist !== null) app.route('/', webRoutes(deps.webDist ?? DEFAULT_WEB_DIST))
   app.route('/docs', docsRoutes())

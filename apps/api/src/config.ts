@@ -1,4 +1,5 @@
-import { ConfigError, loadConfig, type AuditConfig } from '@audit/core'
+import { createPublicKey, type KeyObject } from 'node:crypto'
+import { ConfigError, loadConfig, loadKey, type AuditConfig } from '@audit/core'
 import { parseTrustProxy, type TrustProxy } from '@audit/core/hono'
 import { parseApiKeys, type ApiKey } from './auth.ts'
 import { DEFAULT_RETENTION, deletesAnything, parseRetention, parseSchedule, type RetentionPolicy } from './retention.ts'
@@ -31,6 +32,14 @@ export interface ServerConfig {
   retention: RetentionPolicy
   /** null: no in-process schedule (AUDIT_RETENTION_SCHEDULE=off, or a policy that keeps everything). */
   retentionSchedule: { hour: number; minute: number } | null
+  /** AUDIT_SIGNING_KEY: signs checkpoints (Ed25519); none: nothing is signed. */
+  signingKey: KeyObject | undefined
+  /** AUDIT_VERIFY_PUBLIC_KEY, or the public half of the signing key: checks signatures in GET /api/v1/audit/verify. */
+  verifyPublicKey: KeyObject | undefined
+  /** AUDIT_CHECKPOINT_SIGN_INTERVAL, in seconds (default 60). */
+  signIntervalMs: number
+  /** AUDIT_CHECKPOINT_DIR: where signed checkpoints are appended as NDJSON. */
+  checkpointDir: string | undefined
 }
 
 /**
@@ -81,6 +90,22 @@ export function loadServerConfig(env: Record<string, string | undefined> = proce
   } catch (e) {
     problems.push((e as Error).message)
   }
+  let signingKey: KeyObject | undefined
+  let verifyPublicKey: KeyObject | undefined
+  try {
+    signingKey = env.AUDIT_SIGNING_KEY?.trim() ? loadKey(env.AUDIT_SIGNING_KEY, 'private') : undefined
+    if (signingKey && signingKey.asymmetricKeyType !== 'ed25519') throw new Error('not an Ed25519 key')
+  } catch (e) {
+    // never quote the value: it may be the key itself
+    problems.push(`AUDIT_SIGNING_KEY must be an Ed25519 private key (PKCS#8 PEM file path, PEM text or base64): ${(e as Error).message.split('\n')[0]}`)
+  }
+  try {
+    verifyPublicKey = env.AUDIT_VERIFY_PUBLIC_KEY?.trim() ? loadKey(env.AUDIT_VERIFY_PUBLIC_KEY, 'public') : signingKey ? createPublicKey(signingKey) : undefined
+  } catch (e) {
+    problems.push(`AUDIT_VERIFY_PUBLIC_KEY must be an Ed25519 public key (PEM file path, PEM text or base64): ${(e as Error).message.split('\n')[0]}`)
+  }
+  const signInterval = Number(env.AUDIT_CHECKPOINT_SIGN_INTERVAL ?? 60)
+  if (!Number.isFinite(signInterval) || signInterval < 1) problems.push(`AUDIT_CHECKPOINT_SIGN_INTERVAL must be a number of seconds (at least 1), got "${env.AUDIT_CHECKPOINT_SIGN_INTERVAL}"`)
   if (problems.length > 0 || !audit) throw new ConfigError(problems.join('; '))
   return {
     audit,
@@ -97,6 +122,10 @@ export function loadServerConfig(env: Record<string, string | undefined> = proce
     countCap,
     retention,
     retentionSchedule,
+    signingKey,
+    verifyPublicKey,
+    signIntervalMs: signInterval * 1000,
+    checkpointDir: env.AUDIT_CHECKPOINT_DIR?.trim() || undefined,
   }
 }
 

@@ -9,6 +9,7 @@ export const TAGS = {
   export: 'Every matching event as one CSV or NDJSON download',
   stats: 'Counts, facets and a histogram of matching events',
   retention: 'Deleting events past their retention',
+  trail: 'Proving the trail is complete: checkpoints, signatures, verification',
   keys: 'The API key in use',
   system: 'Health and metrics for operators; no key needed',
 } as const

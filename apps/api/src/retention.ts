@@ -46,7 +46,7 @@ export async function runRetention(store: AuditStore, audit: AuditLogger, policy
       const days = policy[severity]
       if (days <= 0) continue
       const cutoff = now - days * 86_400_000
-      deleted[severity] = await deleteInChunks(store, { severity: [severity], end_date: new Date(cutoff - 1).toISOString() })
+      deleted[severity] = await deleteInChunks(store, { severity: [severity], end_date: new Date(cutoff - 1).toISOString() }, undefined, `retention: ${severity} older than ${days} days`)
     }
     const total = Object.values(deleted).reduce((a, b) => a + b, 0)
     op.extraInfo.deleted = deleted

@@ -22,6 +22,7 @@ import { createMetrics } from './metrics.ts'
 import { liveStreams } from './live-tail.ts'
 import { STREAM_DEFAULTS } from './routes/stream.ts'
 import { runScheduledRetention, scheduleDaily } from './retention.ts'
+import { startSigner } from './signer.ts'
 
 /** How long requests already being answered may take once a stop begins; then their connections are closed. */
 const HTTP_DRAIN_MS = 5_000
@@ -113,7 +114,12 @@ async function main() {
     streams,
     retention: config.retention,
     cronSecret: config.cronSecret,
+    ...(config.verifyPublicKey ? { trailPublicKey: config.verifyPublicKey } : {}),
   })
+  // a timer that is unref'd and only reads and appends: the stop sequence need not wait for it
+  if (config.signingKey && store.trail) {
+    startSigner({ trail: store.trail, key: config.signingKey, intervalMs: config.signIntervalMs, dir: config.checkpointDir, log })
+  }
   if (config.retentionSchedule) {
     stopRetention = scheduleDaily(config.retentionSchedule, () => runScheduledRetention(store, audit, config.retention), (err) => log.error({ err }, 'scheduled retention run failed'))
   }

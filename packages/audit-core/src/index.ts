@@ -40,7 +40,7 @@ export type { EventFilters, EventPage, EventQuery, EventStats, HistogramBucket, 
 // Stores
 export { openStore } from './stores/open-store.ts'
 export { deleteInChunks } from './stores/store.ts'
-export type { AuditStore, StoreKind } from './stores/store.ts'
+export type { AuditStore, StoreKind, TrailStore } from './stores/store.ts'
 
 // Exports
 export { CSV_HEADER, eventsToCsv, eventsToNdjson, jsonbText } from './csv.ts'
@@ -52,3 +52,13 @@ export { StoreUnavailableError } from './stores/store.ts'
 export { MissingDriverError } from './stores/driver.ts'
 export { SchemaVersionError } from './stores/migrate.ts'
 export { DataDirLockedError } from './stores/data-dir-lock.ts'
+
+// The trail: tamper evidence that anyone can verify offline
+export { jcs } from './trail/jcs.ts'
+export { ERASABLE_FIELDS, fieldHash, leafOf, leafText } from './trail/leaf.ts'
+export { checkpointHash, keyId, loadKey, signCheckpoint, signatureValid, signedMessage } from './trail/signing.ts'
+export type { Checkpoint, SignedCheckpoint } from './trail/signing.ts'
+export { verifyTrail } from './trail/verify.ts'
+export type { TrailInput, TrailProblem, TrailProblemKind, TrailReport } from './trail/verify.ts'
+export { exportedEvents, openDatabaseTrail, readCheckpointsFile, readDatabaseTrail, readStoreTrail, storeCheckpoints } from './trail/sources.ts'
+export type { TrailQueryable } from './trail/sources.ts'

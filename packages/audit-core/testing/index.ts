@@ -4,8 +4,8 @@
  * database per test file) and the conformance suite every store passes
  * (it runs under vitest).
  */
-export { createTestDatabase, describeEngine, storeEngines } from './postgres.ts'
-export type { TestDatabase } from './postgres.ts'
+export { createTestDatabase, describeEngine, migratedPgliteDump, storeEngines } from './postgres.ts'
+export type { TestDatabase, TestDatabaseOptions } from './postgres.ts'
 export { seedEvents, eventIdAt, mulberry32, SEED_SOURCES, SEED_OPERATIONS, SEED_OPERATORS, SEED_TENANTS } from './seed.ts'
 export { referenceFilter, referenceSort } from './reference.ts'
 export { runStoreConformance } from './conformance.ts'

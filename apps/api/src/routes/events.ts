@@ -176,7 +176,8 @@ export function eventsRoutes(deps: EventsDeps) {
   app.openapi(guarded(purgeRoute, deps.auth), async (c) => {
     const { confirm: _, ...p } = c.req.valid('query')
     const filters = toFilters(p, extraFilters(p))
-    const deleted = await deleteInChunks(deps.store, filters)
+    const by = getRequestAuditContext(c)?.operator ?? 'an admin key'
+    const deleted = await deleteInChunks(deps.store, filters, undefined, `purge by ${by}: ${JSON.stringify(filters)}`)
     await deps.audit.logEvent({
       source: 'system',
       operationType: 'audit_purge',

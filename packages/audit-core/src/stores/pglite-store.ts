@@ -12,6 +12,8 @@ export interface PgliteStoreOptions {
   /** A directory to persist in, or `memory://` for a throwaway database. */
   dataDir: string
   migrationsDir?: string
+  /** `memory://` only: start from this dump (PGlite's `dumpDataDir`), as tests start from a migrated one. */
+  loadDataDir?: Blob
 }
 
 /**
@@ -30,7 +32,7 @@ export interface PgliteStoreOptions {
 export async function openPgliteStore(options: PgliteStoreOptions): Promise<AuditStore & { db: PGlite }> {
   const { PGlite } = await loadDriver('@electric-sql/pglite', 'PGlite store', () => import('@electric-sql/pglite'))
   if (options.dataDir.startsWith('memory://')) {
-    const db = await PGlite.create(options.dataDir)
+    const db = await PGlite.create(options.dataDir, options.loadDataDir ? { loadDataDir: options.loadDataDir } : {})
     return prepareStore(db, options, () => db.close())
   }
   const dataDir = path.resolve(options.dataDir)
@@ -100,8 +102,8 @@ async function prepareStore(db: PGlite, options: PgliteStoreOptions, close: () =
     await analyzeWhenDue(n)
     return n
   }
-  store.deleteEvents = async (filters, limit) => {
-    const n = await deleteEvents(filters, limit)
+  store.deleteEvents = async (filters, limit, reason) => {
+    const n = await deleteEvents(filters, limit, reason)
     await analyzeWhenDue(n)
     return n
   }

@@ -1,6 +1,7 @@
 import type { AuditEvent, EventRow } from '../schema/event.ts'
 import type { EventFilters, EventPage, EventQuery, EventStats, StatsQuery } from '../schema/query.ts'
-import { NO_TOTAL, isDataSqlState, toAuditEvent, type AuditStore, type StoreKind, type TotalJson } from './store.ts'
+import type { Checkpoint, SignedCheckpoint } from '../trail/signing.ts'
+import { NO_TOTAL, isDataSqlState, toAuditEvent, type AuditStore, type StoreKind, type TotalJson, type TrailStore } from './store.ts'
 
 /** The one thing the SQL stores need from a driver: a parameterised query. */
 export interface SqlClient {
@@ -61,10 +62,11 @@ export function createSqlStore(kind: StoreKind, client: SqlClient, close: () => 
       ])
       return typeof r?.s === 'string' ? (JSON.parse(r.s) as EventStats) : (r?.s as EventStats)
     },
-    async deleteEvents(filters: EventFilters, limit: number) {
-      const [r] = await client.query<{ n: number }>('select public.audit_delete_events($1::text::jsonb, $2::int) as n', [
+    async deleteEvents(filters: EventFilters, limit: number, reason?: string) {
+      const [r] = await client.query<{ n: number }>('select public.audit_delete_events($1::text::jsonb, $2::int, $3::text) as n', [
         JSON.stringify(filters),
         limit,
+        reason ?? null,
       ])
       return r?.n ?? 0
     },
@@ -72,5 +74,34 @@ export function createSqlStore(kind: StoreKind, client: SqlClient, close: () => 
       return isDataSqlState((err as { code?: unknown } | null)?.code)
     },
     close,
+    trail: sqlTrail(client),
+  }
+}
+
+/** The trail's functions over SQL; JSON comes back as text so that every driver gives the same values. */
+function sqlTrail(client: SqlClient): TrailStore {
+  const json = async <T>(text: string, params: unknown[]): Promise<T[]> =>
+    (await client.query<{ j: string }>(text, params)).map((r) => JSON.parse(r.j) as T)
+  return {
+    checkpoints: (after, limit) => json<Checkpoint>('select c::text as j from public.audit_trail_checkpoints($1::bigint, $2::int) c', [after, limit]),
+    signatures: () => json<SignedCheckpoint>('select s::text as j from public.audit_trail_signatures() s', []),
+    async head() {
+      const [h] = await json<{ seq: number; hash: string; signed_seq: number | null }>('select public.audit_trail_head()::text as j', [])
+      return h ?? { seq: 0, hash: '0'.repeat(64), signed_seq: null }
+    },
+    async recordSignature(s) {
+      const [r] = await client.query<{ ok: boolean }>('select public.audit_trail_record_signature($1::bigint, $2::text, $3::timestamptz, $4::text, $5::text) as ok', [
+        s.seq,
+        s.hash,
+        s.signed_at,
+        s.key_id,
+        s.signature,
+      ])
+      return r?.ok === true
+    },
+    async eraseEvent(id, fields, reason) {
+      const [r] = await client.query<{ seq: string | number | null }>('select public.audit_erase_event($1::uuid, $2::text[], $3::text) as seq', [id, fields, reason])
+      return r?.seq == null ? null : Number(r.seq)
+    },
   }
 }

@@ -1,6 +1,7 @@
 import type { AuditEvent, EventRow } from '../schema/event.ts'
 import { dbTimestamp } from '../schema/time.ts'
 import type { EventFilters, EventPage, EventQuery, EventStats, SortOrder, StatsQuery } from '../schema/query.ts'
+import type { Checkpoint, SignedCheckpoint } from '../trail/signing.ts'
 
 export type StoreKind = 'pglite' | 'postgres' | 'supabase'
 
@@ -42,7 +43,7 @@ export interface AuditStore {
    * Deletes at most `limit` matching events (oldest first) and returns how
    * many; the only way rows leave the table. Call {@link deleteInChunks}.
    */
-  deleteEvents(filters: EventFilters, limit: number): Promise<number>
+  deleteEvents(filters: EventFilters, limit: number, reason?: string): Promise<number>
   /**
    * True when the database refused the rows themselves: the error carries a
    * SQLSTATE that {@link isDataSqlState} calls a data error (22, 23, a
@@ -55,16 +56,33 @@ export interface AuditStore {
   isDataError(err: unknown): boolean
   /** Releases connections; the store is unusable afterwards. */
   close(): Promise<void>
+  /** The trail's checkpoints, signatures and erasure (the audit_trail_* and audit_erase_event functions); every store here has it, test doubles may not. */
+  readonly trail?: TrailStore
+}
+
+/** The trail's database API, the same functions on every store. */
+export interface TrailStore {
+  /** Checkpoints after seq `after`, at most `limit` (≤ 10000), in seq order. */
+  checkpoints(after: number, limit: number): Promise<Checkpoint[]>
+  /** Every recorded signature, in seq order. */
+  signatures(): Promise<SignedCheckpoint[]>
+  /** The newest checkpoint (seq 0 before the first) and the newest signed seq. */
+  head(): Promise<{ seq: number; hash: string; signed_seq: number | null }>
+  /** Records a signature; true when this call recorded it, false when the checkpoint was signed already. */
+  recordSignature(s: SignedCheckpoint): Promise<boolean>
+  /** Erases free-text fields of one event, keeping their commitments; the erase checkpoint's seq, or null when there is no such event. */
+  eraseEvent(id: string, fields: readonly string[], reason: string): Promise<number | null>
 }
 
 /**
  * Deletes every matching event in chunks of `chunk`, each its own short
- * transaction, so no lock is held for long. Returns the number deleted.
+ * transaction, so no lock is held for long; `reason` is recorded in the
+ * trail's delete checkpoints. Returns the number deleted.
  */
-export async function deleteInChunks(store: AuditStore, filters: EventFilters, chunk = 5000): Promise<number> {
+export async function deleteInChunks(store: AuditStore, filters: EventFilters, chunk = 5000, reason?: string): Promise<number> {
   let total = 0
   for (;;) {
-    const n = await store.deleteEvents(filters, chunk)
+    const n = await store.deleteEvents(filters, chunk, reason)
     total += n
     if (n < chunk) return total
   }
@@ -142,12 +160,11 @@ export function isDataSqlState(code: unknown): boolean {
   return sqlStateKind(code) === 'data'
 }
 
-/** Normalizes a row as any driver returns it to the API's event form. */
+/** Normalizes a row as any driver returns it to the API's event form (timestamps keep their microseconds: see dbTimestamp). */
 export function toAuditEvent(row: Record<string, unknown>): AuditEvent {
-  const ts = row.timestamp
   return {
     id: row.id as string,
-    timestamp: dbTimestamp(ts as string | Date),
+    timestamp: dbTimestamp(row.timestamp as string | Date),
     source: row.source as string,
     operator: (row.operator as string | null) ?? null,
     operation_type: row.operation_type as string,

@@ -1,4 +1,5 @@
 import type { SupabaseClient } from '@supabase/supabase-js'
+import type { Checkpoint, SignedCheckpoint } from '../trail/signing.ts'
 import { loadDriver } from './driver.ts'
 import type { AuditEvent, EventRow } from '../schema/event.ts'
 import type { EventFilters, EventPage, EventQuery, EventStats, StatsQuery } from '../schema/query.ts'
@@ -89,7 +90,8 @@ export async function openSupabaseStore(options: SupabaseStoreOptions): Promise<
       return rows[0] ? toAuditEvent(rows[0]) : null
     },
     stats: (query: StatsQuery) => rpc<EventStats>('audit_stats', { p_filters: query.filters, p_bucket: query.bucket, p_group_by: query.groupBy?.join(',') ?? null }),
-    deleteEvents: (filters: EventFilters, limit: number) => rpc<number>('audit_delete_events', { p_filters: filters, p_limit: limit }),
+    deleteEvents: (filters: EventFilters, limit: number, reason?: string) =>
+      rpc<number>('audit_delete_events', { p_filters: filters, p_limit: limit, p_reason: reason ?? null }),
     isDataError(err: unknown) {
       // the SQLSTATE PostgREST passes on decides; network errors (code '') and PGRST* codes are transient
       return err instanceof SupabaseRpcError && isDataSqlState(err.code)
@@ -97,5 +99,21 @@ export async function openSupabaseStore(options: SupabaseStoreOptions): Promise<
     async close() {
       // supabase-js holds no connection to close
     },
+    trail: {
+      checkpoints: async (after, limit) => (await rpc<unknown[]>('audit_trail_checkpoints', { p_after: after, p_limit: limit })).map(unwrap('audit_trail_checkpoints')) as Checkpoint[],
+      signatures: async () => (await rpc<unknown[]>('audit_trail_signatures', {})).map(unwrap('audit_trail_signatures')) as SignedCheckpoint[],
+      head: () => rpc('audit_trail_head', {}),
+      recordSignature: (s) =>
+        rpc<boolean>('audit_trail_record_signature', { p_seq: s.seq, p_hash: s.hash, p_signed_at: s.signed_at, p_key_id: s.key_id, p_signature: s.signature }),
+      eraseEvent: async (id, fields, reason) => {
+        const seq = await rpc<number | string | null>('audit_erase_event', { p_id: id, p_fields: fields, p_reason: reason })
+        return seq == null ? null : Number(seq)
+      },
+    },
   }
+}
+
+/** A `setof jsonb` function's row: the value itself, or (as some RPC layers send it) an object keyed by the function's name. */
+function unwrap(fn: string) {
+  return (row: unknown) => (row && typeof row === 'object' && fn in row ? (row as Record<string, unknown>)[fn] : row)
 }

@@ -21,6 +21,7 @@ import { Histogram } from './Histogram.tsx'
 import { Pagination } from './Pagination.tsx'
 import { PurgeDialog } from './PurgeDialog.tsx'
 import { ESTIMATE_TITLE, formatCount, formatTotal } from './format.ts'
+import { TrailStatus } from '../../trail/components/TrailStatus.tsx'
 
 const REFRESH_MS = 30_000
 const time = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit' })
@@ -96,6 +97,7 @@ export function EventsPage({ signOut }: { signOut: (rejected: boolean) => void }
       <header className="topbar">
         <h1>Audit events</h1>
         <div className="topbar-right">
+          <TrailStatus />
           <label className="toggle">
             <input type="checkbox" checked={auto} onChange={(e) => setAuto(e.target.checked)} />
             Auto-refresh (30 s)
