@@ -55,6 +55,12 @@ async function open(query = '', key = ADMIN) {
 }
 const rowIds = () => page.$$eval('table.events tbody tr[data-id]', (rows) => rows.map((r) => r.getAttribute('data-id')))
 const total = async () => Number((await page.textContent('[data-testid="total"]'))?.replace(/\D/g, ''))
+/**
+ * Waits until the page shows the current view: no stale rows, no table or
+ * summary still catching up. The page writes a filter to the URL only after
+ * rendering it, so a waitForURL followed by settle() sees the new filter's
+ * rows, never the previous ones.
+ */
 async function settle() {
   await page.waitForFunction(() => !document.querySelector('table.events.stale') && !document.querySelector('[aria-busy="true"]'))
 }

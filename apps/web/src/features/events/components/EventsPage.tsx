@@ -124,7 +124,8 @@ export function EventsPage({ signOut }: { signOut: (rejected: boolean) => void }
         onReset={() => update({ ...DEFAULT_VIEW, size: view.size, start: undefined, end: undefined, operation_type: undefined, source: undefined, result: undefined, severity: undefined, operator: undefined, q: undefined, event: undefined })}
       />
 
-      <section className="summary" aria-label="Summary">
+      {/* busy until /stats answers for these filters: the counts beside the total are the previous filters' until then */}
+      <section className="summary" aria-label="Summary" aria-busy={stats.isPlaceholderData || stats.isLoading}>
         <div className="totals">
           <strong data-testid="total" title={exact ? undefined : ESTIMATE_TITLE}>
             {formatTotal(total, exact)}
