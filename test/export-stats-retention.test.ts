@@ -267,7 +267,7 @@ describe('retention by severity', () => {
     const { createApp } = await import('../apps/api/src/app.ts')
     const t = await testApp()
     await t.store.insertEvents(rows)
-    const app = createApp({ store: t.store, audit: t.audit, keys: [], cronSecret: 'cron-secret-0123456789' })
+    const app = createApp({ store: t.store, audit: t.audit, keys: [], cronSecret: 'cron-secret-0123456789', retention: parseRetention('debug:7,info:30,warning:60,error:90,critical:0') })
     const wrong = await app.request('/api/v1/audit/retention/run', { method: 'POST', headers: { authorization: 'Bearer nope-nope-nope-nope' } })
     expect(wrong.status).toBe(401)
     expect((await t.store.queryEvents({ filters: { operation_type: ['aging'] }, limit: 1 })).total).toBe(rows.length)

@@ -4,11 +4,12 @@
  * Each is one JSON line with a short message, no stack trace, no secret, and
  * exit code 1.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { openPgliteStore } from '@audit/core/pglite'
 import { PRODUCTION, freePort, spawnServer } from './server-process.ts'
 
 let dir: string
@@ -39,6 +40,22 @@ describe('a start that cannot go on: one line, exit 1', () => {
     expect(code).toBe(1)
     expect(lines).toEqual([expect.objectContaining({ level: 60, msg: 'configuration error: AUDIT_API_KEYS: entry 2 of 2 has no role: write role:key or role:name:key (roles ingest, read, admin)' })])
     expect(output).not.toContain(secret)
+    expect(output).not.toMatch(/^\s+at /m)
+  }, 120_000)
+
+  it('a database migrated by a newer version: the schema is ahead of this code', async () => {
+    const dataDir = path.join(dir, 'ahead')
+    // only the ledger (no migrations: an empty folder), with a version from a newer release; the server refuses before it migrates anything
+    const none = path.join(dir, 'no-migrations')
+    await mkdir(none)
+    const store = await openPgliteStore({ dataDir, migrationsDir: none })
+    await store.db.exec("insert into supabase_migrations.schema_migrations (version, name) values ('29991231000000', 'from_a_newer_version')")
+    await store.close()
+    const { code, lines, output } = await failedStart({ AUDIT_DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'warn' })
+    expect(code).toBe(1)
+    expect(lines).toEqual([
+      expect.objectContaining({ level: 60, code: 'SCHEMA_AHEAD', msg: expect.stringMatching(/^failed to start: the database schema is ahead of this code: it has migration\(s\) 29991231000000, newer than/) }),
+    ])
     expect(output).not.toMatch(/^\s+at /m)
   }, 120_000)
 

@@ -57,7 +57,6 @@ describe(`RLS and grants on ${describeEngine()}`, () => {
     ['audit_get_event', { p_id: '01900000-0000-7000-8000-000000000001' }],
     ['audit_stats', { p_filters: {} }],
     ['audit_delete_events', { p_filters: { source: ['x'] } }],
-    ['audit_events_where', { p_filters: {} }],
   ]
 
   it.each(['anon', 'authenticated'] as const)('with the %s key every function call is refused', async (who) => {
@@ -67,6 +66,14 @@ describe(`RLS and grants on ${describeEngine()}`, () => {
       expect(data, fn).toBeNull()
       expect(error?.code, fn).toBe('42501')
       expect(status, fn).toBe(who === 'anon' ? 401 : 403)
+    }
+  })
+
+  it('helpers that are not API are no RPC endpoints, even for service_role', async () => {
+    const client = createClient(c.rpc.url, c.rpc.serviceRoleKey, { auth: { persistSession: false, autoRefreshToken: false }, realtime: { transport: WebSocket as never } })
+    for (const fn of ['audit_events_where', 'audit_count_events', 'audit_events_append_only', 'audit_events_default_severity']) {
+      const { error, status } = await client.rpc(fn, { p_filters: {} })
+      expect([fn, error?.code, status]).toEqual([fn, 'PGRST202', 404])
     }
   })
 

@@ -101,7 +101,7 @@ export interface paths {
         };
         /**
          * Statistics of matching events
-         * @description For the events that match the filters: the total, counts by result, operation type, source and severity, a histogram of results by hour or day, and with `group_by=extra.<key>` the 50 most frequent values of that extra_info key.
+         * @description For the events that match the filters: the total, counts by result, operation type, source and severity, a histogram of results by hour or day, and with `group_by=extra.<key>` the 50 most frequent values of that extra_info key (several keys: their combinations).
          *
          *     Required role: `read` (a key of role `read` or `admin`).
          */
@@ -243,8 +243,8 @@ export interface components {
             /** @enum {string} */
             severity: "debug" | "info" | "warning" | "error" | "critical";
             tenant_id: string | null;
-            /** @enum {string|null} */
-            actor_type: "user" | "admin" | "service" | "system" | "guest" | null;
+            /** @description Kind of actor: commonly user, admin, service, system, guest; any [a-z_]{1,20} */
+            actor_type: string | null;
             resource_type: string | null;
             resource_id: string | null;
             request_id: string | null;
@@ -300,8 +300,8 @@ export interface components {
              */
             severity?: "debug" | "info" | "warning" | "error" | "critical";
             tenant_id?: string | null;
-            /** @enum {string|null} */
-            actor_type?: "user" | "admin" | "service" | "system" | "guest" | null;
+            /** @description Kind of actor: commonly user, admin, service, system or guest; any [a-z_]{1,20} (e.g. creator). */
+            actor_type?: string | null;
             resource_type?: string | null;
             resource_id?: string | null;
             request_id?: string | null;
@@ -337,10 +337,16 @@ export interface components {
                     warning: number;
                 }[];
             };
-            groups?: {
+            /** @description With one group_by key: {value, count}; with several: {values: {key: value}, count} */
+            groups?: ({
                 value: string | null;
                 count: number;
-            }[];
+            } | {
+                values: {
+                    [key: string]: string | null;
+                };
+                count: number;
+            })[];
         };
         RetentionReport: {
             deleted: {
@@ -415,9 +421,9 @@ export interface operations {
                 end_date?: string;
                 /** @description source, exactly; a comma-separated list means any of them */
                 source?: string | string[];
-                /** @description operator, exactly; a comma-separated list means any of them */
+                /** @description operator, exactly, or a pattern where * matches any characters (prefix*, *part*; \* is a literal star, case-sensitive); a comma-separated list means any of them */
                 operator?: string | string[];
-                /** @description operation_type, exactly; a comma-separated list means any of them */
+                /** @description operation_type, exactly, or a pattern where * matches any characters (prefix*, *part*; \* is a literal star, case-sensitive); a comma-separated list means any of them */
                 operation_type?: string | string[];
                 /** @description result: success, failure, warning; a comma-separated list means any of them */
                 result?: string | string[];
@@ -425,7 +431,7 @@ export interface operations {
                 severity?: string | string[];
                 /** @description tenant_id, exactly; a comma-separated list means any of them */
                 tenant_id?: string | string[];
-                /** @description actor_type: user, admin, service, system, guest; a comma-separated list means any of them */
+                /** @description actor_type, exactly (commonly user, admin, service, system, guest); a comma-separated list means any of them */
                 actor_type?: string | string[];
                 /** @description resource_type, exactly; a comma-separated list means any of them */
                 resource_type?: string | string[];
@@ -577,9 +583,9 @@ export interface operations {
                 end_date?: string;
                 /** @description source, exactly; a comma-separated list means any of them */
                 source?: string | string[];
-                /** @description operator, exactly; a comma-separated list means any of them */
+                /** @description operator, exactly, or a pattern where * matches any characters (prefix*, *part*; \* is a literal star, case-sensitive); a comma-separated list means any of them */
                 operator?: string | string[];
-                /** @description operation_type, exactly; a comma-separated list means any of them */
+                /** @description operation_type, exactly, or a pattern where * matches any characters (prefix*, *part*; \* is a literal star, case-sensitive); a comma-separated list means any of them */
                 operation_type?: string | string[];
                 /** @description result: success, failure, warning; a comma-separated list means any of them */
                 result?: string | string[];
@@ -587,7 +593,7 @@ export interface operations {
                 severity?: string | string[];
                 /** @description tenant_id, exactly; a comma-separated list means any of them */
                 tenant_id?: string | string[];
-                /** @description actor_type: user, admin, service, system, guest; a comma-separated list means any of them */
+                /** @description actor_type, exactly (commonly user, admin, service, system, guest); a comma-separated list means any of them */
                 actor_type?: string | string[];
                 /** @description resource_type, exactly; a comma-separated list means any of them */
                 resource_type?: string | string[];
@@ -886,9 +892,9 @@ export interface operations {
                 end_date: string;
                 /** @description source, exactly; a comma-separated list means any of them */
                 source?: string | string[];
-                /** @description operator, exactly; a comma-separated list means any of them */
+                /** @description operator, exactly, or a pattern where * matches any characters (prefix*, *part*; \* is a literal star, case-sensitive); a comma-separated list means any of them */
                 operator?: string | string[];
-                /** @description operation_type, exactly; a comma-separated list means any of them */
+                /** @description operation_type, exactly, or a pattern where * matches any characters (prefix*, *part*; \* is a literal star, case-sensitive); a comma-separated list means any of them */
                 operation_type?: string | string[];
                 /** @description result: success, failure, warning; a comma-separated list means any of them */
                 result?: string | string[];
@@ -896,7 +902,7 @@ export interface operations {
                 severity?: string | string[];
                 /** @description tenant_id, exactly; a comma-separated list means any of them */
                 tenant_id?: string | string[];
-                /** @description actor_type: user, admin, service, system, guest; a comma-separated list means any of them */
+                /** @description actor_type, exactly (commonly user, admin, service, system, guest); a comma-separated list means any of them */
                 actor_type?: string | string[];
                 /** @description resource_type, exactly; a comma-separated list means any of them */
                 resource_type?: string | string[];
@@ -1170,9 +1176,9 @@ export interface operations {
                 end_date?: string;
                 /** @description source, exactly; a comma-separated list means any of them */
                 source?: string | string[];
-                /** @description operator, exactly; a comma-separated list means any of them */
+                /** @description operator, exactly, or a pattern where * matches any characters (prefix*, *part*; \* is a literal star, case-sensitive); a comma-separated list means any of them */
                 operator?: string | string[];
-                /** @description operation_type, exactly; a comma-separated list means any of them */
+                /** @description operation_type, exactly, or a pattern where * matches any characters (prefix*, *part*; \* is a literal star, case-sensitive); a comma-separated list means any of them */
                 operation_type?: string | string[];
                 /** @description result: success, failure, warning; a comma-separated list means any of them */
                 result?: string | string[];
@@ -1180,7 +1186,7 @@ export interface operations {
                 severity?: string | string[];
                 /** @description tenant_id, exactly; a comma-separated list means any of them */
                 tenant_id?: string | string[];
-                /** @description actor_type: user, admin, service, system, guest; a comma-separated list means any of them */
+                /** @description actor_type, exactly (commonly user, admin, service, system, guest); a comma-separated list means any of them */
                 actor_type?: string | string[];
                 /** @description resource_type, exactly; a comma-separated list means any of them */
                 resource_type?: string | string[];
@@ -1192,7 +1198,7 @@ export interface operations {
                 q?: string;
                 /** @description Histogram bucket; default hour for ranges up to 2 days, day beyond */
                 bucket?: "hour" | "day";
-                /** @description extra.<key>: also answer the 50 most frequent values of that extra_info key */
+                /** @description extra.<key>: also answer the 50 most frequent values of that extra_info key; extra.<a>,extra.<b>,… (up to 10): the 50 most frequent combinations of their values, over the events that have at least one of them */
                 group_by?: string;
             };
             header?: {

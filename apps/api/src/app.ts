@@ -38,7 +38,7 @@ export interface AppDeps {
   exportIdleTimeoutMs?: number
   /** AUDIT_COUNT_CAP: a page's total is exact up to this many events, then estimated (default 1,000). */
   countCap?: number
-  /** AUDIT_RETENTION_DAYS, parsed (default debug:7,info:30,warning:60,error:90,critical:0). */
+  /** AUDIT_RETENTION_DAYS, parsed (default: keep everything). */
   retention?: RetentionPolicy
   /** CRON_SECRET: lets a scheduler call the retention endpoint. */
   cronSecret?: string | undefined

@@ -1,7 +1,7 @@
 import { ConfigError, loadConfig, type AuditConfig } from '@audit/core'
 import { parseTrustProxy, type TrustProxy } from '@audit/core/hono'
 import { parseApiKeys, type ApiKey } from './auth.ts'
-import { DEFAULT_RETENTION, parseRetention, parseSchedule, type RetentionPolicy } from './retention.ts'
+import { DEFAULT_RETENTION, deletesAnything, parseRetention, parseSchedule, type RetentionPolicy } from './retention.ts'
 
 /** Totals are exact up to this many events, estimated past it (see bench/README.md). */
 export const DEFAULT_COUNT_CAP = 1_000
@@ -27,7 +27,7 @@ export interface ServerConfig {
   exportIdleTimeoutMs: number
   countCap: number
   retention: RetentionPolicy
-  /** null: no in-process schedule. */
+  /** null: no in-process schedule (AUDIT_RETENTION_SCHEDULE=off, or a policy that keeps everything). */
   retentionSchedule: { hour: number; minute: number } | null
 }
 
@@ -73,7 +73,7 @@ export function loadServerConfig(env: Record<string, string | undefined> = proce
   let retentionSchedule: ServerConfig['retentionSchedule'] = null
   try {
     retention = parseRetention(env.AUDIT_RETENTION_DAYS ?? DEFAULT_RETENTION)
-    retentionSchedule = parseSchedule(env.AUDIT_RETENTION_SCHEDULE ?? '03:00')
+    retentionSchedule = deletesAnything(retention) ? parseSchedule(env.AUDIT_RETENTION_SCHEDULE ?? '03:00') : null
   } catch (e) {
     problems.push((e as Error).message)
   }

@@ -3,11 +3,20 @@ import { SEVERITIES, deleteInChunks, type AuditLogger, type AuditStore, type Sev
 /** Days to keep each severity; 0 keeps forever. */
 export type RetentionPolicy = Record<Severity, number>
 
-export const DEFAULT_RETENTION = 'debug:7,info:30,warning:60,error:90,critical:0'
+/** Keep everything: an audit trail is deleted only when its owner asks (AUDIT_RETENTION_DAYS). */
+export const DEFAULT_RETENTION = ''
 
-/** Parses AUDIT_RETENTION_DAYS (`severity:days,...`); severities it leaves out are kept forever. */
+/**
+ * Parses AUDIT_RETENTION_DAYS: `severity:days,...` (severities it leaves out
+ * are kept forever), or one number of days for every severity. Empty: keep
+ * everything.
+ */
 export function parseRetention(spec: string): RetentionPolicy {
   const policy = Object.fromEntries(SEVERITIES.map((s) => [s, 0])) as RetentionPolicy
+  if (/^\s*\d+\s*$/.test(spec)) {
+    for (const s of SEVERITIES) policy[s] = Number(spec)
+    return policy
+  }
   for (const part of spec.split(',').map((s) => s.trim()).filter(Boolean)) {
     const [sev, days] = part.split(':')
     const n = Number(days)
@@ -46,6 +55,40 @@ export async function runRetention(store: AuditStore, audit: AuditLogger, policy
     op.set({ message: `Retention run deleted ${total} events` })
     return { deleted, total, duration_ms: Math.round((performance.now() - t0) * 1000) / 1000 }
   })
+}
+
+/** Whether the policy ever deletes anything. */
+export function deletesAnything(policy: RetentionPolicy): boolean {
+  return Object.values(policy).some((d) => d > 0)
+}
+
+/** The advisory lock a scheduled run holds, so that one replica of a cluster runs it. */
+export const RETENTION_LOCK = 'audit_events.retention'
+
+/**
+ * The scheduled run: once per cluster. On Postgres, the replica that takes
+ * the advisory lock runs it and the others skip; a replica whose timer fires
+ * after the run ended (clocks differ) skips too, as the run's own event,
+ * written before the lock is released, says it was done within the hour.
+ */
+export async function runScheduledRetention(store: AuditStore, audit: AuditLogger, policy: RetentionPolicy, now = Date.now()): Promise<RetentionReport | null> {
+  const run = async () => {
+    const recent = await store.queryEvents({
+      filters: { operation_type: ['audit_retention'], source: ['system'], start_date: new Date(now - 3_600_000).toISOString() },
+      limit: 1,
+      withTotal: false,
+    })
+    if (recent.events.length > 0) return null
+    const report = await runRetention(store, audit, policy, now)
+    await audit.flush()
+    return report
+  }
+  if (!store.runExclusive) return run()
+  let report: RetentionReport | null = null
+  await store.runExclusive(RETENTION_LOCK, async () => {
+    report = await run()
+  })
+  return report
 }
 
 /** Parses AUDIT_RETENTION_SCHEDULE: `HH:MM` (UTC) or `off`. */

@@ -14,7 +14,7 @@ export const EventSchema = z
     extra_info: z.record(z.string(), z.unknown()).nullable(),
     severity: z.enum(SEVERITIES),
     tenant_id: z.string().nullable(),
-    actor_type: z.enum(ACTOR_TYPES).nullable(),
+    actor_type: z.string().nullable().describe(`Kind of actor: commonly ${ACTOR_TYPES.join(', ')}; any [a-z_]{1,20}`),
     resource_type: z.string().nullable(),
     resource_id: z.string().nullable(),
     request_id: z.string().nullable(),

@@ -19,7 +19,7 @@ import { apiKey } from './auth.ts'
 import { isLoopback, loadServerConfig } from './config.ts'
 import { createServerLogger } from './logging.ts'
 import { createMetrics } from './metrics.ts'
-import { runRetention, scheduleDaily } from './retention.ts'
+import { runScheduledRetention, scheduleDaily } from './retention.ts'
 
 /** How long requests already being answered may take once a stop begins; then their connections are closed. */
 const HTTP_DRAIN_MS = 5_000
@@ -108,7 +108,7 @@ async function main() {
     cronSecret: config.cronSecret,
   })
   if (config.retentionSchedule) {
-    stopRetention = scheduleDaily(config.retentionSchedule, () => runRetention(store, audit, config.retention), (err) => log.error({ err }, 'scheduled retention run failed'))
+    stopRetention = scheduleDaily(config.retentionSchedule, () => runScheduledRetention(store, audit, config.retention), (err) => log.error({ err }, 'scheduled retention run failed'))
   }
 
   server = serve({ fetch: app.fetch, hostname: config.host, port: config.port }, (info) => {

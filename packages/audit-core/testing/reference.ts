@@ -13,10 +13,10 @@ export function referenceFilter<T extends Row>(rows: readonly T[], f: EventFilte
   return rows.filter((r) => {
     if (f.start_date && t(r) < Date.parse(f.start_date)) return false
     if (f.end_date && t(r) > Date.parse(f.end_date)) return false
-    if (!anyOf(r.operation_type, f.operation_type)) return false
+    if (!matchesAny(r.operation_type, f.operation_type)) return false
     if (!anyOf(r.result, f.result)) return false
     if (!anyOf(r.source, f.source)) return false
-    if (!anyOf(r.operator, f.operator)) return false
+    if (!matchesAny(r.operator, f.operator)) return false
     if (!anyOf(r.severity, f.severity)) return false
     if (!anyOf(r.tenant_id, f.tenant_id)) return false
     if (!anyOf(r.actor_type, f.actor_type)) return false
@@ -38,4 +38,24 @@ export function referenceFilter<T extends Row>(rows: readonly T[], f: EventFilte
 export function referenceSort<T extends Row>(rows: readonly T[], order: SortOrder = 'desc'): T[] {
   const s = [...rows].sort((a, b) => Date.parse(a.timestamp) - Date.parse(b.timestamp) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
   return order === 'desc' ? s.reverse() : s
+}
+
+/** A wildcard filter value (`*` any characters, `\*` a literal star, `\\` a backslash) as a RegExp; a value without `*` is exact. */
+export function wildcardRegExp(value: string): RegExp {
+  const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+  if (!value.includes('*')) return new RegExp(`^${esc(value)}$`, 'su')
+  let re = ''
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charAt(i)
+    const next = value.charAt(i + 1)
+    if (c === '\\' && (next === '*' || next === '\\')) {
+      re += esc(next)
+      i++
+    } else re += c === '*' ? '.*' : esc(c)
+  }
+  return new RegExp(`^${re}$`, 'su')
+}
+
+function matchesAny(v: string | null | undefined, list?: readonly string[]): boolean {
+  return !list || (typeof v === 'string' && list.some((p) => wildcardRegExp(p).test(v)))
 }

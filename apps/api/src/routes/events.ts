@@ -210,7 +210,7 @@ export function eventsRoutes(deps: EventsDeps) {
     const now = new Date().toISOString()
     const events = batch ? (parsed.data as z.infer<typeof IngestBatchSchema>).events : [parsed.data as z.infer<typeof EventInputSchema>]
     const rows = events.map(
-      (e) => ({ ...e, id: e.id ?? newEventId(), timestamp: e.timestamp ? new Date(e.timestamp).toISOString() : now, severity: e.severity ?? severityForResult(e.result) }),
+      (e) => ({ ...e, id: e.id ?? newEventId(), timestamp: e.timestamp ?? now, severity: e.severity ?? severityForResult(e.result) }),
     )
     const outcome = await deps.audit.ingest(rows, { respondAsync: prefersRespondAsync(c.req.header('prefer')) })
     switch (outcome.status) {

@@ -11,9 +11,11 @@ const StatsParams = queryParams(
     bucket: z.enum(['hour', 'day']).optional().describe('Histogram bucket; default hour for ranges up to 2 days, day beyond'),
     group_by: z
       .string()
-      .regex(/^extra\.[A-Za-z0-9_.:-]{1,100}$/, 'group_by must be extra.<key>')
+      .regex(/^extra\.[A-Za-z0-9_.:-]{1,100}(,extra\.[A-Za-z0-9_.:-]{1,100}){0,9}$/, 'group_by must be extra.<key>, or up to 10 of them separated by commas')
       .optional()
-      .describe('extra.<key>: also answer the 50 most frequent values of that extra_info key'),
+      .describe(
+        'extra.<key>: also answer the 50 most frequent values of that extra_info key; extra.<a>,extra.<b>,… (up to 10): the 50 most frequent combinations of their values, over the events that have at least one of them',
+      ),
   },
   { extra: true },
 )
@@ -30,7 +32,15 @@ const StatsSchema = z
       bucket: z.enum(['hour', 'day']),
       points: z.array(z.object({ start: z.string(), success: z.number().int(), failure: z.number().int(), warning: z.number().int() })),
     }),
-    groups: z.array(z.object({ value: z.string().nullable(), count: z.number().int() })).optional(),
+    groups: z
+      .array(
+        z.union([
+          z.object({ value: z.string().nullable(), count: z.number().int() }),
+          z.object({ values: z.record(z.string(), z.string().nullable()), count: z.number().int() }),
+        ]),
+      )
+      .optional()
+      .describe('With one group_by key: {value, count}; with several: {values: {key: value}, count}'),
   })
   .openapi('AuditStats')
 
@@ -42,7 +52,7 @@ const route = defineRoute({
   tag: 'stats',
   summary: 'Statistics of matching events',
   description:
-    'For the events that match the filters: the total, counts by result, operation type, source and severity, a histogram of results by hour or day, and with `group_by=extra.<key>` the 50 most frequent values of that extra_info key.',
+    'For the events that match the filters: the total, counts by result, operation type, source and severity, a histogram of results by hour or day, and with `group_by=extra.<key>` the 50 most frequent values of that extra_info key (several keys: their combinations).',
   request: { query: StatsParams },
   responses: {
     200: json(StatsSchema, 'Counts, facets and a histogram'),
@@ -69,7 +79,7 @@ export function statsRoutes(deps: { store: AuditStore; auth: AuthOptions }) {
     const stats = await deps.store.stats({
       filters,
       bucket: p.bucket ?? bucketFor(filters),
-      ...(p.group_by ? { groupBy: p.group_by.slice('extra.'.length) } : {}),
+      ...(p.group_by ? { groupBy: p.group_by.split(',').map((k) => k.slice('extra.'.length)) } : {}),
     })
     return c.json(stats, 200)
   })

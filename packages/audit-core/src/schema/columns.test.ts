@@ -141,10 +141,7 @@ for (const [name, open] of engines) {
       }
     })
 
-    // Known defect, outside this module: both drivers parse timestamptz with
-    // `new Date('0001-01-01 00:00:00+00')`, which reads years 0001-0099 as
-    // 1950-2049. The row is right (COPY export shows it); the JSON read is not.
-    // When the stores parse the text themselves this starts to pass: drop `.fails`.
+    // The drivers' own timestamptz parsers read years 0001-0099 as 1901-1999; the stores read the text (dbTimestamp).
     it('reads a year-0001 event back unchanged', async () => {
       const row = { ...ok, severity: 'info', id: newEventId(), timestamp: '0001-01-01T00:00:00.000Z' } as EventRow
       await db.store.insertEvents([row])

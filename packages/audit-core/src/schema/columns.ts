@@ -22,6 +22,8 @@ export interface ColumnSpec {
   readonly input: 'required' | 'optional' | 'nullable'
   /** `check (col in (...))`: the only values allowed. */
   readonly values?: readonly [string, ...string[]]
+  /** Values in common use, documented (OpenAPI, types) but not enforced: the column takes any value its pattern allows. */
+  readonly common?: readonly [string, ...string[]]
   /** `check (col ~ '...')`: the regular expression, exactly as the migration writes it. */
   readonly pattern?: string
   /** A bound the application adds to a column SQL leaves unbounded (a `text`), in characters. */
@@ -32,6 +34,8 @@ export interface ColumnSpec {
   readonly maxDepth?: number
   /** Filterable as a query parameter (`col=a,b` means any of); the SQL function audit_events_where names the same. */
   readonly filter?: true
+  /** The filter takes `*` wildcards (`prefix*`, `*part*`; `\*` a literal star); audit_events_where names the same columns. */
+  readonly wildcard?: true
   /** What it is, for the OpenAPI document. */
   readonly description?: string
 }
@@ -41,8 +45,8 @@ export const COLUMNS = {
   id: { type: 'uuid', nullable: false, input: 'optional', description: 'Client-chosen id (UUID); re-sending the same id writes nothing twice.' },
   timestamp: { type: 'timestamp with time zone', nullable: false, input: 'optional', description: 'When it happened (ISO 8601 with Z or an offset, years 0001-9999 in UTC); default now.' },
   source: { type: 'character varying', maxLength: 50, nullable: false, input: 'required', pattern: '^[a-z0-9_.:-]+$', filter: true },
-  operator: { type: 'character varying', maxLength: 255, nullable: true, input: 'nullable', filter: true, description: 'Who: user email or id, service name; null for system events.' },
-  operation_type: { type: 'character varying', maxLength: 100, nullable: false, input: 'required', pattern: '^[A-Za-z0-9_.:-]+$', filter: true },
+  operator: { type: 'character varying', maxLength: 255, nullable: true, input: 'nullable', filter: true, wildcard: true, description: 'Who: user email or id, service name; null for system events.' },
+  operation_type: { type: 'character varying', maxLength: 100, nullable: false, input: 'required', pattern: '^[A-Za-z0-9_.:-]+$', filter: true, wildcard: true },
   result: { type: 'character varying', maxLength: 20, nullable: false, input: 'required', values: ['success', 'failure', 'warning'], filter: true },
   message: { type: 'text', nullable: true, input: 'nullable', maxChars: 16 * 1024, description: 'What happened, in words.' },
   extra_info: { type: 'jsonb', nullable: true, input: 'nullable', maxBytes: 32 * 1024, maxDepth: 32, description: 'Free JSON metadata' },
@@ -57,7 +61,16 @@ export const COLUMNS = {
     description: 'Severity; default derived from result: success→info, warning→warning, failure→error.',
   },
   tenant_id: { type: 'character varying', maxLength: 255, nullable: true, input: 'nullable', filter: true },
-  actor_type: { type: 'character varying', maxLength: 10, nullable: true, input: 'nullable', values: ['user', 'admin', 'service', 'system', 'guest'], filter: true },
+  actor_type: {
+    type: 'character varying',
+    maxLength: 20,
+    nullable: true,
+    input: 'nullable',
+    pattern: '^[a-z_]+$',
+    common: ['user', 'admin', 'service', 'system', 'guest'],
+    filter: true,
+    description: 'Kind of actor: commonly user, admin, service, system or guest; any [a-z_]{1,20} (e.g. creator).',
+  },
   resource_type: { type: 'character varying', maxLength: 100, nullable: true, input: 'nullable', filter: true },
   resource_id: { type: 'character varying', maxLength: 255, nullable: true, input: 'nullable', filter: true },
   request_id: { type: 'character varying', maxLength: 255, nullable: true, input: 'nullable', filter: true },

@@ -45,7 +45,7 @@ const pools: Record<string, unknown[]> = {
   operation_type: ['stock_price_download', 'Mixed.Case:op-1', 'has space', '', 'x'.repeat(100), 'x'.repeat(101), 'op\u0000', null],
   result: ['success', 'failure', 'warning', 'ok', undefined, null],
   severity: [...SEVERITIES, 'fatal', undefined, null],
-  actor_type: [...ACTOR_TYPES, 'robot', null, undefined],
+  actor_type: [...ACTOR_TYPES, 'creator', 'a_b', 'x'.repeat(20), 'x'.repeat(21), 'Robot', 'has-dash', '', null, undefined],
   operator: text(LIMITS.operator),
   message: text(MESSAGE_MAX_CHARS),
   tenant_id: text(LIMITS.tenant_id),
@@ -183,7 +183,9 @@ describe('parseTimestamp: one rule for ingest and filters', () => {
     ['2026-11-13T02:00:00+02:00', '2026-11-13T00:00:00.000Z'],
     ['2026-11-13T02:00:00+0200', '2026-11-13T00:00:00.000Z'],
     ['2026-11-13 02:00', '2026-11-13T02:00:00.000Z'],
-    ['2026-11-13T02:00:00.123456789Z', '2026-11-13T02:00:00.123Z'],
+    ['2026-11-13T02:00:00.123456789Z', '2026-11-13T02:00:00.123456Z'],
+    ['2026-11-13T02:00:00.123000Z', '2026-11-13T02:00:00.123Z'],
+    ['2026-11-13T02:00:00.000001+01:00', '2026-11-13T01:00:00.000001Z'],
     ['0001-01-01', '0001-01-01T00:00:00.000Z'],
   ])('reads %s', (text, iso) => {
     expect(parseTimestamp(text)).toEqual({ ok: true, iso })

@@ -11,12 +11,13 @@ export type { ColumnName, ColumnSpec, SqlType } from './columns.ts'
 export const RESULTS = COLUMNS.result.values
 /** Values of the `severity` column, least to most severe. */
 export const SEVERITIES = COLUMNS.severity.values
-/** Values of the `actor_type` column. */
-export const ACTOR_TYPES = COLUMNS.actor_type.values
+/** The common values of the `actor_type` column; any name matching its pattern is accepted too. */
+export const ACTOR_TYPES = COLUMNS.actor_type.common
 
 export type Result = (typeof RESULTS)[number]
 export type Severity = (typeof SEVERITIES)[number]
-export type ActorType = (typeof ACTOR_TYPES)[number]
+/** A common actor type, or any other `[a-z_]{1,20}` name. */
+export type ActorType = (typeof ACTOR_TYPES)[number] | (string & {})
 
 /** The seed's operation types; any name matching {@link OPERATION_TYPE_PATTERN} is accepted too. */
 export const OPERATION_TYPES = [

@@ -115,7 +115,14 @@ const columnFilters = Object.fromEntries(
     .filter(([, c]) => c.filter)
     .map(([name, c]) => {
       const item = c.values ? z.enum(c.values) : text((c.maxLength ?? c.maxChars) as number)
-      return [name, list(item, c.values ? `${name}: ${c.values.join(', ')}` : `${name}, exactly`)]
+      const what = c.values
+        ? `${name}: ${c.values.join(', ')}`
+        : c.wildcard
+          ? `${name}, exactly, or a pattern where * matches any characters (prefix*, *part*; \\* is a literal star, case-sensitive)`
+          : c.common
+            ? `${name}, exactly (commonly ${c.common.join(', ')})`
+            : `${name}, exactly`
+      return [name, list(item, what)]
     }),
 ) as unknown as FilterShape
 
@@ -221,13 +228,13 @@ export interface EventStats {
   by_source: Record<string, number>
   by_severity: Record<string, number>
   histogram: { bucket: HistogramBucket; points: { start: string; success: number; failure: number; warning: number }[] }
-  /** With `groupBy`: the 50 most frequent values of that extra_info key. */
-  groups?: { value: string; count: number }[]
+  /** With `groupBy`: the 50 most frequent values of that extra_info key (`value`), or with several keys of their combinations (`values`, a missing key null). */
+  groups?: ({ value: string | null; count: number } | { values: Record<string, string | null>; count: number })[]
 }
 
 export interface StatsQuery {
   filters: EventFilters
   bucket: HistogramBucket
-  /** A key of extra_info. */
-  groupBy?: string
+  /** Keys of extra_info (at most 10): one answers its values, several their combinations. */
+  groupBy?: readonly string[]
 }

@@ -29,8 +29,9 @@ function daysIn(year: number, month: number): number {
 
 /**
  * Parses an ISO 8601 date or date-time to canonical UTC text
- * (`YYYY-MM-DDTHH:MM:SS.sssZ`; a date alone is midnight UTC; digits past
- * milliseconds are dropped).
+ * (`YYYY-MM-DDTHH:MM:SS.sssZ`, or `.ssssssZ` when it has microseconds, as
+ * timestamptz keeps them; a date alone is midnight UTC; digits past
+ * microseconds are dropped).
  *
  * @example
  * parseTimestamp('2026-11-13T02:00:00+02:00') // { ok: true, iso: '2026-11-13T00:00:00.000Z' }
@@ -46,7 +47,9 @@ export function parseTimestamp(text: string, rule: TimestampRule = {}): ParsedTi
   if (month < 1 || month > 12 || day < 1 || day > daysIn(year, month) || hour > 23 || minute > 59 || second > 59) {
     return { ok: false, reason: 'calendar', message: `${m[0].slice(0, 19)} is not a real date and time` }
   }
-  const ms = Number((m[7] ?? '').padEnd(3, '0').slice(0, 3))
+  // microseconds, as timestamptz keeps them; digits past them are dropped
+  const frac = (m[7] ?? '').padEnd(6, '0').slice(0, 6)
+  const ms = Number(frac.slice(0, 3))
   let offsetMin = 0
   const zone = m[8]
   if (zone && zone !== 'Z' && zone !== 'z') {
@@ -61,7 +64,36 @@ export function parseTimestamp(text: string, rule: TimestampRule = {}): ParsedTi
   d.setUTCHours(hour, minute, second, ms)
   const t = d.getTime() - offsetMin * 60_000
   if (!(t >= TIMESTAMP_MIN_MS && t <= TIMESTAMP_MAX_MS)) return { ok: false, reason: 'range', message: RANGE }
-  return { ok: true, iso: new Date(t).toISOString() }
+  return { ok: true, iso: withMicros(new Date(t).toISOString(), frac.slice(3)) }
+}
+
+/** ISO text with its sub-millisecond digits: `.sssZ` when they are 000, `.ssssssZ` otherwise. */
+function withMicros(iso: string, micros: string): string {
+  return micros === '000' || micros === '' ? iso : `${iso.slice(0, -1)}${micros}Z`
+}
+
+const DB_TIME = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,6}))?(?:([+-])(\d{2})(?::?(\d{2}))?(?::?(\d{2}))?|Z)?$/
+
+/**
+ * A timestamptz as Postgres writes it in JSON or text (`to_json`, PostgREST:
+ * the session's zone, an offset that may have seconds, up to six fraction
+ * digits) in the API's form: UTC, `Z`, milliseconds, and the microseconds
+ * when there are any. A Date (millisecond precision) is taken as it is.
+ *
+ * @example
+ * dbTimestamp('2026-11-20T13:00:00.123456+01:00') // '2026-11-20T12:00:00.123456Z'
+ */
+export function dbTimestamp(v: string | Date): string {
+  if (v instanceof Date) return v.toISOString()
+  const m = DB_TIME.exec(v)
+  if (!m) return new Date(v).toISOString()
+  const n = (i: number) => Number(m[i] ?? 0)
+  const frac = (m[7] ?? '').padEnd(6, '0')
+  const d = new Date(0)
+  d.setUTCFullYear(n(1), n(2) - 1, n(3))
+  d.setUTCHours(n(4), n(5), n(6), Number(frac.slice(0, 3)))
+  const offsetS = (m[8] === '-' ? -1 : 1) * (n(9) * 3600 + n(10) * 60 + n(11))
+  return withMicros(new Date(d.getTime() - offsetS * 1000).toISOString(), frac.slice(3))
 }
 
 /**

@@ -75,8 +75,7 @@ async function prepareStore(db: PGlite, options: PgliteStoreOptions, close: () =
       exec: async (sql) => {
         await db.exec(sql)
       },
-      appliedNames: async () =>
-        (await db.query<{ name: string }>('select name from audit_meta.schema_migrations')).rows.map((r) => r.name),
+      query: async <R,>(sql: string) => (await db.query<R>(sql)).rows,
     },
     await readMigrations(options.migrationsDir ?? DEFAULT_MIGRATIONS_DIR),
   )

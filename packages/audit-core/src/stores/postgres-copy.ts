@@ -45,7 +45,7 @@ const NOT_FREE_TEXT = new Set(['id', 'timestamp', 'result', 'extra_info', 'sever
 /** The export's columns (csv.ts) as SQL: ISO times, and the formula guard on every free-text column. */
 const CSV_SELECT = EVENT_COLUMNS.map((c) =>
   c === 'timestamp'
-    ? `to_char("timestamp" at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`
+    ? `to_char("timestamp" at time zone 'UTC', case when extract(microseconds from "timestamp") % 1000 = 0 then 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"' else 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"' end)`
     : NOT_FREE_TEXT.has(c)
       ? `"${c}"`
       : `case when left("${c}", 1) in ('=', '+', '-', '@', E'\\t', E'\\r') then '''' || "${c}" else "${c}" end`,
@@ -86,7 +86,7 @@ export function exportCsv(pool: pg.Pool, copy: CopyStreams, filters: EventFilter
               return
             }
             client = c
-            const w = (await c.query<{ w: string }>('select public.audit_events_where($1::text::jsonb) as w', [JSON.stringify(filters)])).rows[0]?.w
+            const w = (await c.query<{ w: string }>('select audit_private.audit_events_where($1::text::jsonb) as w', [JSON.stringify(filters)])).rows[0]?.w
             if (cancelled()) return
             const source = c.query(
               copy.to(`copy (select ${CSV_SELECT} from public.audit_events where ${w ?? 'false'} order by "timestamp" ${dir}, id ${dir}) to stdout (format csv, force_quote *)`),

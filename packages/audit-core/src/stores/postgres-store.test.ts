@@ -29,7 +29,7 @@ describe(`postgres migrations on ${describeEngine()}`, () => {
     // On PGlite (one backend) concurrent connections would interleave their messages; open them in turn there.
     const stores =
       other.engine === 'server' ? await Promise.all([open(), open(), open()]) : [await open(), await open(), await open()]
-    const applied = await stores[0]!.pools.read.query('select name from audit_meta.schema_migrations')
+    const applied = await stores[0]!.pools.read.query('select version, name from supabase_migrations.schema_migrations')
     expect(applied.rows.length).toBeGreaterThan(0)
     expect(await migratePostgres(stores[0]!.pools.write)).toEqual([])
     await Promise.all(stores.map((s) => s.close()))

@@ -15,7 +15,7 @@ export type PostgresConnections = { read?: number; write?: number; export?: numb
 export interface PostgresStoreOptions {
   /** A Postgres server, or a Supabase project's direct or pooler connection string; `?prepare=false` turns prepared statements off (transaction poolers). */
   databaseUrl: string
-  /** Apply the migrations on open (default true). */
+  /** Apply the migrations on open (default true); false only checks that the schema is this code's (see {@link applyMigrations}). */
   migrate?: boolean
   migrationsDir?: string
   /**
@@ -71,11 +71,11 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   const prepare = options.prepare ?? url.searchParams.get('prepare') !== 'false'
   url.searchParams.delete('prepare')
   const connectionString = url.toString()
-  const { Pool } = await loadDriver('pg', STORE, async () => (await import('pg')).default)
+  const { Pool, Client } = await loadDriver('pg', STORE, async () => (await import('pg')).default)
   const copy = options.copy !== false ? await loadDriver('pg-copy-streams', STORE, () => import('pg-copy-streams')) : undefined
   const pools = makePools(Pool, connectionString, options)
   try {
-    if (options.migrate !== false) await migratePostgres(pools.write, options.migrationsDir)
+    await migratePostgres(pools.write, options.migrationsDir, { apply: options.migrate !== false })
   } catch (err) {
     await endPools(pools)
     throw err
@@ -104,6 +104,22 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
       return (await copyEvents(pools.write, copy, rows)) ? rows.length : insertFunction(rows)
     }
     store.exportCsv = (filters, order) => exportCsv(pools.export, copy, filters, order)
+  }
+  store.runExclusive = async (key, job) => {
+    // its own connection: the job's queries use the pools, which may be a single connection
+    const conn = new Client({ connectionString, application_name: 'audit-events', connectionTimeoutMillis: options.connectTimeoutMs ?? 5000 })
+    conn.on('error', () => {})
+    await conn.connect()
+    try {
+      const [r] = (await conn.query<{ ok: boolean }>('select pg_try_advisory_lock(hashtext($1)) as ok', [key])).rows
+      if (!r?.ok) return false
+      await job()
+      await conn.query('select pg_advisory_unlock(hashtext($1))', [key])
+      return true
+    } finally {
+      // ending the session releases the lock whatever happened
+      await conn.end().catch(() => {})
+    }
   }
   return Object.assign(store, { pools })
 }
@@ -154,12 +170,13 @@ function statementName(text: string): string {
 }
 
 /**
- * Applies pending migrations under an advisory lock, so concurrent starts migrate once.
+ * Checks the schema version and applies pending migrations under an
+ * advisory lock, so concurrent starts migrate once; `apply: false` only checks.
  *
  * @example
  * await migratePostgres(new pg.Pool({ connectionString: process.env.DATABASE_URL }))
  */
-export async function migratePostgres(pool: pg.Pool, migrationsDir = DEFAULT_MIGRATIONS_DIR): Promise<string[]> {
+export async function migratePostgres(pool: pg.Pool, migrationsDir = DEFAULT_MIGRATIONS_DIR, options: { apply?: boolean } = {}): Promise<string[]> {
   const migrations = await readMigrations(migrationsDir)
   const conn = await pool.connect()
   let broken: unknown
@@ -171,9 +188,10 @@ export async function migratePostgres(pool: pg.Pool, migrationsDir = DEFAULT_MIG
           exec: async (text) => {
             await conn.query(text)
           },
-          appliedNames: async () => (await conn.query<{ name: string }>('select name from audit_meta.schema_migrations')).rows.map((r) => r.name),
+          query: async <R,>(sql: string) => (await conn.query(sql)).rows as R[],
         },
         migrations,
+        options,
       )
     } finally {
       await conn.query(`select pg_advisory_unlock(hashtext('audit_events.migrate'))`)

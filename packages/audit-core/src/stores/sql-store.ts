@@ -57,7 +57,7 @@ export function createSqlStore(kind: StoreKind, client: SqlClient, close: () => 
       const [r] = await client.query<{ s: EventStats | string }>('select public.audit_stats($1::text::jsonb, $2::text, $3::text) as s', [
         JSON.stringify(query.filters),
         query.bucket,
-        query.groupBy ?? null,
+        query.groupBy?.join(',') ?? null,
       ])
       return typeof r?.s === 'string' ? (JSON.parse(r.s) as EventStats) : (r?.s as EventStats)
     },

@@ -1,4 +1,5 @@
 import type { AuditEvent, EventRow } from '../schema/event.ts'
+import { dbTimestamp } from '../schema/time.ts'
 import type { EventFilters, EventPage, EventQuery, EventStats, SortOrder, StatsQuery } from '../schema/query.ts'
 
 export type StoreKind = 'pglite' | 'postgres' | 'supabase'
@@ -26,6 +27,13 @@ export interface AuditStore {
    * `eventsToCsv`, to the same bytes. Cancelling the stream stops the query.
    */
   exportCsv?(filters: EventFilters, order: SortOrder): ReadableStream<Uint8Array>
+  /**
+   * Runs `job` unless another process of the cluster holds the lock `key`
+   * (a Postgres session advisory lock, on a connection of its own): true
+   * when it ran, false when another holder had it. Absent where one process
+   * owns the database (PGlite) or no lock can be taken (Supabase over HTTP).
+   */
+  runExclusive?(key: string, job: () => Promise<void>): Promise<boolean>
   /** One event, or null. */
   getEvent(id: string): Promise<AuditEvent | null>
   /** Counts by result, type, source, severity, a histogram, and optionally the top values of an extra_info key. */
@@ -139,7 +147,7 @@ export function toAuditEvent(row: Record<string, unknown>): AuditEvent {
   const ts = row.timestamp
   return {
     id: row.id as string,
-    timestamp: (ts instanceof Date ? ts : new Date(ts as string)).toISOString(),
+    timestamp: dbTimestamp(ts as string | Date),
     source: row.source as string,
     operator: (row.operator as string | null) ?? null,
     operation_type: row.operation_type as string,

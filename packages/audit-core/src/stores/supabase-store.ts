@@ -88,7 +88,7 @@ export async function openSupabaseStore(options: SupabaseStoreOptions): Promise<
       const rows = await rpc<Record<string, unknown>[]>('audit_get_event', { p_id: id })
       return rows[0] ? toAuditEvent(rows[0]) : null
     },
-    stats: (query: StatsQuery) => rpc<EventStats>('audit_stats', { p_filters: query.filters, p_bucket: query.bucket, p_group_by: query.groupBy ?? null }),
+    stats: (query: StatsQuery) => rpc<EventStats>('audit_stats', { p_filters: query.filters, p_bucket: query.bucket, p_group_by: query.groupBy?.join(',') ?? null }),
     deleteEvents: (filters: EventFilters, limit: number) => rpc<number>('audit_delete_events', { p_filters: filters, p_limit: limit }),
     isDataError(err: unknown) {
       // the SQLSTATE PostgREST passes on decides; network errors (code '') and PGRST* codes are transient
