@@ -415,6 +415,15 @@ export interface operations {
                 extra?: {
                     [key: string]: string;
                 };
+                /**
+                 * @description `not.extra.<key>=<value>`: leaves out the events whose extra_info has this key with this value (compared as `extra.<key>` compares); events without the key stay. Like every `not.<field>` parameter, each one drops what the same positive filter would keep.
+                 * @example {
+                 *       "not.extra.symbol": "AAPL"
+                 *     }
+                 */
+                "not.extra"?: {
+                    [key: string]: string;
+                };
                 /** @description Inclusive lower bound (ISO 8601; UTC when no offset is given; years 0001-9999) */
                 start_date?: string;
                 /** @description Inclusive upper bound (ISO 8601) */
@@ -439,6 +448,26 @@ export interface operations {
                 resource_id?: string | string[];
                 /** @description request_id, exactly; a comma-separated list means any of them */
                 request_id?: string | string[];
+                /** @description Excludes the events that `source` with the same value(s) would keep (an event without a source stays) */
+                "not.source"?: string | string[];
+                /** @description Excludes the events that `operator` with the same value(s) would keep (an event without a operator stays) */
+                "not.operator"?: string | string[];
+                /** @description Excludes the events that `operation_type` with the same value(s) would keep (an event without a operation_type stays) */
+                "not.operation_type"?: string | string[];
+                /** @description Excludes the events that `result` with the same value(s) would keep (an event without a result stays) */
+                "not.result"?: string | string[];
+                /** @description Excludes the events that `severity` with the same value(s) would keep (an event without a severity stays) */
+                "not.severity"?: string | string[];
+                /** @description Excludes the events that `tenant_id` with the same value(s) would keep (an event without a tenant_id stays) */
+                "not.tenant_id"?: string | string[];
+                /** @description Excludes the events that `actor_type` with the same value(s) would keep (an event without a actor_type stays) */
+                "not.actor_type"?: string | string[];
+                /** @description Excludes the events that `resource_type` with the same value(s) would keep (an event without a resource_type stays) */
+                "not.resource_type"?: string | string[];
+                /** @description Excludes the events that `resource_id` with the same value(s) would keep (an event without a resource_id stays) */
+                "not.resource_id"?: string | string[];
+                /** @description Excludes the events that `request_id` with the same value(s) would keep (an event without a request_id stays) */
+                "not.request_id"?: string | string[];
                 /** @description Case-insensitive text search in message, operation_type and operator */
                 q?: string;
                 /** @description csv (every value quoted, formula cells neutralised) or ndjson */
@@ -577,6 +606,15 @@ export interface operations {
                 extra?: {
                     [key: string]: string;
                 };
+                /**
+                 * @description `not.extra.<key>=<value>`: leaves out the events whose extra_info has this key with this value (compared as `extra.<key>` compares); events without the key stay. Like every `not.<field>` parameter, each one drops what the same positive filter would keep.
+                 * @example {
+                 *       "not.extra.symbol": "AAPL"
+                 *     }
+                 */
+                "not.extra"?: {
+                    [key: string]: string;
+                };
                 /** @description Inclusive lower bound (ISO 8601; UTC when no offset is given; years 0001-9999) */
                 start_date?: string;
                 /** @description Inclusive upper bound (ISO 8601) */
@@ -601,6 +639,26 @@ export interface operations {
                 resource_id?: string | string[];
                 /** @description request_id, exactly; a comma-separated list means any of them */
                 request_id?: string | string[];
+                /** @description Excludes the events that `source` with the same value(s) would keep (an event without a source stays) */
+                "not.source"?: string | string[];
+                /** @description Excludes the events that `operator` with the same value(s) would keep (an event without a operator stays) */
+                "not.operator"?: string | string[];
+                /** @description Excludes the events that `operation_type` with the same value(s) would keep (an event without a operation_type stays) */
+                "not.operation_type"?: string | string[];
+                /** @description Excludes the events that `result` with the same value(s) would keep (an event without a result stays) */
+                "not.result"?: string | string[];
+                /** @description Excludes the events that `severity` with the same value(s) would keep (an event without a severity stays) */
+                "not.severity"?: string | string[];
+                /** @description Excludes the events that `tenant_id` with the same value(s) would keep (an event without a tenant_id stays) */
+                "not.tenant_id"?: string | string[];
+                /** @description Excludes the events that `actor_type` with the same value(s) would keep (an event without a actor_type stays) */
+                "not.actor_type"?: string | string[];
+                /** @description Excludes the events that `resource_type` with the same value(s) would keep (an event without a resource_type stays) */
+                "not.resource_type"?: string | string[];
+                /** @description Excludes the events that `resource_id` with the same value(s) would keep (an event without a resource_id stays) */
+                "not.resource_id"?: string | string[];
+                /** @description Excludes the events that `request_id` with the same value(s) would keep (an event without a request_id stays) */
+                "not.request_id"?: string | string[];
                 /** @description Case-insensitive text search in message, operation_type and operator */
                 q?: string;
                 /** @description Page size, 1 to 1000 */
@@ -886,6 +944,15 @@ export interface operations {
                 extra?: {
                     [key: string]: string;
                 };
+                /**
+                 * @description `not.extra.<key>=<value>`: leaves out the events whose extra_info has this key with this value (compared as `extra.<key>` compares); events without the key stay. Like every `not.<field>` parameter, each one drops what the same positive filter would keep.
+                 * @example {
+                 *       "not.extra.symbol": "AAPL"
+                 *     }
+                 */
+                "not.extra"?: {
+                    [key: string]: string;
+                };
                 /** @description Required: inclusive lower bound */
                 start_date: string;
                 /** @description Required: inclusive upper bound */
@@ -910,6 +977,26 @@ export interface operations {
                 resource_id?: string | string[];
                 /** @description request_id, exactly; a comma-separated list means any of them */
                 request_id?: string | string[];
+                /** @description Excludes the events that `source` with the same value(s) would keep (an event without a source stays) */
+                "not.source"?: string | string[];
+                /** @description Excludes the events that `operator` with the same value(s) would keep (an event without a operator stays) */
+                "not.operator"?: string | string[];
+                /** @description Excludes the events that `operation_type` with the same value(s) would keep (an event without a operation_type stays) */
+                "not.operation_type"?: string | string[];
+                /** @description Excludes the events that `result` with the same value(s) would keep (an event without a result stays) */
+                "not.result"?: string | string[];
+                /** @description Excludes the events that `severity` with the same value(s) would keep (an event without a severity stays) */
+                "not.severity"?: string | string[];
+                /** @description Excludes the events that `tenant_id` with the same value(s) would keep (an event without a tenant_id stays) */
+                "not.tenant_id"?: string | string[];
+                /** @description Excludes the events that `actor_type` with the same value(s) would keep (an event without a actor_type stays) */
+                "not.actor_type"?: string | string[];
+                /** @description Excludes the events that `resource_type` with the same value(s) would keep (an event without a resource_type stays) */
+                "not.resource_type"?: string | string[];
+                /** @description Excludes the events that `resource_id` with the same value(s) would keep (an event without a resource_id stays) */
+                "not.resource_id"?: string | string[];
+                /** @description Excludes the events that `request_id` with the same value(s) would keep (an event without a request_id stays) */
+                "not.request_id"?: string | string[];
                 /** @description Case-insensitive text search in message, operation_type and operator */
                 q?: string;
                 confirm: "true";
@@ -1170,6 +1257,15 @@ export interface operations {
                 extra?: {
                     [key: string]: string;
                 };
+                /**
+                 * @description `not.extra.<key>=<value>`: leaves out the events whose extra_info has this key with this value (compared as `extra.<key>` compares); events without the key stay. Like every `not.<field>` parameter, each one drops what the same positive filter would keep.
+                 * @example {
+                 *       "not.extra.symbol": "AAPL"
+                 *     }
+                 */
+                "not.extra"?: {
+                    [key: string]: string;
+                };
                 /** @description Inclusive lower bound (ISO 8601; UTC when no offset is given; years 0001-9999) */
                 start_date?: string;
                 /** @description Inclusive upper bound (ISO 8601) */
@@ -1194,6 +1290,26 @@ export interface operations {
                 resource_id?: string | string[];
                 /** @description request_id, exactly; a comma-separated list means any of them */
                 request_id?: string | string[];
+                /** @description Excludes the events that `source` with the same value(s) would keep (an event without a source stays) */
+                "not.source"?: string | string[];
+                /** @description Excludes the events that `operator` with the same value(s) would keep (an event without a operator stays) */
+                "not.operator"?: string | string[];
+                /** @description Excludes the events that `operation_type` with the same value(s) would keep (an event without a operation_type stays) */
+                "not.operation_type"?: string | string[];
+                /** @description Excludes the events that `result` with the same value(s) would keep (an event without a result stays) */
+                "not.result"?: string | string[];
+                /** @description Excludes the events that `severity` with the same value(s) would keep (an event without a severity stays) */
+                "not.severity"?: string | string[];
+                /** @description Excludes the events that `tenant_id` with the same value(s) would keep (an event without a tenant_id stays) */
+                "not.tenant_id"?: string | string[];
+                /** @description Excludes the events that `actor_type` with the same value(s) would keep (an event without a actor_type stays) */
+                "not.actor_type"?: string | string[];
+                /** @description Excludes the events that `resource_type` with the same value(s) would keep (an event without a resource_type stays) */
+                "not.resource_type"?: string | string[];
+                /** @description Excludes the events that `resource_id` with the same value(s) would keep (an event without a resource_id stays) */
+                "not.resource_id"?: string | string[];
+                /** @description Excludes the events that `request_id` with the same value(s) would keep (an event without a request_id stays) */
+                "not.request_id"?: string | string[];
                 /** @description Case-insensitive text search in message, operation_type and operator */
                 q?: string;
                 /** @description Histogram bucket; default hour for ranges up to 2 days, day beyond */
