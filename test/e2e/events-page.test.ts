@@ -136,6 +136,59 @@ describe("events page in Chromium", () => {
     await page.screenshot({ path: path.join(shots, 'filtered-view.png') })
   })
 
+  it('filters by every API field, exact or contains, with counts in the dropdowns, and by a click on a cell or a detail field', async () => {
+    await open('?size=100')
+    // the dropdowns count each value in the range
+    const week = lastWeek()
+    const sources = await page.$$eval('label:has-text("Source") select option', (os) => os.map((o) => o.textContent))
+    for (const source of new Set(week.map((e) => e.source))) expect(sources).toContain(`${source} (${week.filter((e) => e.source === source).length})`)
+    // the fields behind "More filters"
+    await page.click('summary:has-text("More filters")')
+    await page.fill('label:has-text("Tenant") input', 't1')
+    await page.waitForURL(/tenant_id=t1/)
+    await settle()
+    expect(await total()).toBe(lastWeek({ tenant_id: ['t1'] }).length)
+    await page.fill('label:has-text("Tenant") input', '')
+    await page.waitForURL((u) => !u.search.includes('tenant_id'))
+    await settle()
+    // operator "contains" is the API's *part*
+    await page.selectOption('select[aria-label="Operator matches"]', 'contains')
+    await page.fill('label:has-text("Operator") input', 'bo')
+    await page.waitForURL(/operator=%5Cbo|operator=\*bo\*/)
+    await settle()
+    expect(await total()).toBe(lastWeek({ operator: ['*bo*'] }).length)
+    expect(await total()).toBeGreaterThan(lastWeek({ operator: ['bo'] }).length)
+    await page.click('button:has-text("Reset")')
+    await settle()
+    // a cell: leave out a source
+    const first = week[0]!
+    await page.hover(`tr[data-id="${first.id}"] td.col-source`)
+    await page.click(`tr[data-id="${first.id}"] td.col-source button[aria-label="Not source ${first.source}"]`)
+    await page.waitForURL(new RegExp(`not.source=${first.source}`))
+    await settle()
+    expect(await total()).toBe(lastWeek({ not: { source: [first.source] } }).length)
+    expect(await page.textContent('.chips')).toContain(`not source = ${first.source}`)
+    await page.click('.chips button[aria-label^="Remove the filter"]')
+    await settle()
+    expect(await total()).toBe(week.length)
+    // the detail view: only this extra_info value, then not this operation type
+    await page.click(`tr[data-id="${first.id}"] .time-button`)
+    await page.waitForSelector('dialog.detail[open] .extra-fields')
+    const symbol = String(first.extra_info?.symbol)
+    await page.click(`dialog.detail button[aria-label="Only extra.symbol ${symbol}"]`)
+    await page.waitForSelector('dialog.detail', { state: 'detached' })
+    await settle()
+    expect(page.url()).toContain(`extra.symbol=${symbol}`)
+    expect(await total()).toBe(lastWeek({ extra: { symbol } }).length)
+    const second = lastWeek({ extra: { symbol } })[0]!
+    await page.click(`tr[data-id="${second.id}"] .time-button`)
+    await page.click(`dialog.detail button[aria-label="Not operation_type ${second.operation_type}"]`)
+    await page.waitForSelector('dialog.detail', { state: 'detached' })
+    await settle()
+    expect(await total()).toBe(lastWeek({ extra: { symbol }, not: { operation_type: [second.operation_type] } }).length)
+    expect(await rowIds()).toEqual(lastWeek({ extra: { symbol }, not: { operation_type: [second.operation_type] } }).slice(0, 100).map((e) => e.id))
+  })
+
   it('pages with previous/next and "x–y of N", keeping the rows while the next page loads', async () => {
     await open('?size=25')
     const expected = lastWeek()

@@ -3,16 +3,30 @@ import type { AuditEvent } from '@audit/core/schema'
 import { EVENT_COLUMNS } from '@audit/core/schema'
 import { useEvent } from '../api/get-event.ts'
 import { ResultBadge, SeverityBadge } from './Badge.tsx'
+import { FilterButtons, type OnFilter } from './EventsTable.tsx'
 import { formatLocal, formatUtc } from './format.ts'
 
 interface Props {
   id: string
   initial: AuditEvent | undefined
   onClose: () => void
+  onFilter: OnFilter
+}
+
+/** The columns the API filters by, each with "only" / "not" buttons here. */
+const FILTERABLE = new Set(['operation_type', 'result', 'source', 'operator', 'severity', 'tenant_id', 'actor_type', 'resource_type', 'resource_id', 'request_id'])
+const EXTRA_KEY = /^[A-Za-z0-9_.:-]{1,100}$/
+
+/** The extra_info entries that `extra.<key>=value` can select: a plain key and a scalar value, compared as text. */
+function extraScalars(extra: AuditEvent['extra_info']): [string, string][] {
+  if (!extra) return []
+  return Object.entries(extra)
+    .filter(([k, v]) => EXTRA_KEY.test(k) && v !== null && typeof v !== 'object')
+    .map(([k, v]) => [k, String(v as string | number | boolean)])
 }
 
 /** One event in full, in a modal dialog with its own URL (?event=<id>). */
-export function EventDetail({ id, initial, onClose }: Props) {
+export function EventDetail({ id, initial, onClose, onFilter }: Props) {
   const ref = useRef<HTMLDialogElement>(null)
   const q = useEvent(id, initial)
   const [copied, setCopied] = useState(false)
@@ -57,6 +71,7 @@ export function EventDetail({ id, initial, onClose }: Props) {
                 <dt>{c}</dt>
                 <dd className={c === 'id' || c === 'request_id' ? 'mono' : ''}>
                   {c === 'timestamp' ? `${e.timestamp} (${formatLocal(e.timestamp)})` : (e[c] ?? <span className="muted">—</span>)}
+                  {FILTERABLE.has(c) && e[c] != null && <FilterButtons field={c} value={String(e[c])} onFilter={onFilter} />}
                   {c === 'id' && (
                     <button type="button" className="copy" onClick={() => void copy()}>
                       {copied ? 'Copied' : 'Copy id'}
@@ -67,6 +82,19 @@ export function EventDetail({ id, initial, onClose }: Props) {
             ))}
           </dl>
           <h3>extra_info</h3>
+          {extraScalars(e.extra_info).length > 0 && (
+            <dl className="fields-list extra-fields">
+              {extraScalars(e.extra_info).map(([k, v]) => (
+                <div key={k}>
+                  <dt>{k}</dt>
+                  <dd>
+                    {v}
+                    <FilterButtons field={`extra.${k}`} value={v} onFilter={onFilter} />
+                  </dd>
+                </div>
+              ))}
+            </dl>
+          )}
           <pre className="json" tabIndex={0} aria-label="extra_info as JSON">{e.extra_info ? JSON.stringify(e.extra_info, null, 2) : 'null'}</pre>
         </>
       )}

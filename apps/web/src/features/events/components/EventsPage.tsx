@@ -7,7 +7,7 @@ import { FirstRun } from './FirstRun.tsx'
 import { useEvents } from '../api/get-events.ts'
 import { useMe } from '../api/get-me.ts'
 import { useStats } from '../api/get-stats.ts'
-import { DEFAULT_VIEW, apiFilters } from '../filters.ts'
+import { DEFAULT_VIEW, apiFilters, filterPatch, withoutFilters } from '../filters.ts'
 import { usePrefs } from '../hooks/use-prefs.ts'
 import { useView } from '../hooks/use-view.ts'
 import { TableTools } from './TableTools.tsx'
@@ -79,6 +79,8 @@ export function EventsPage({ signOut }: { signOut: (rejected: boolean) => void }
   const exact = counted !== undefined || (page?.total_exact ?? true)
   // a dialog is not a place in history: opening and closing replace the entry
   const open = (e: AuditEvent) => update({ event: e.id }, { replace: true })
+  // click-to-filter from a cell or the detail view: the detail closes on the filtered list
+  const filterBy = (field: string, value: string, exclude: boolean) => update({ ...filterPatch(view, field, value, exclude), event: undefined })
   const updatedAt = events.dataUpdatedAt ? time.format(new Date(events.dataUpdatedAt)) : null
 
   return (
@@ -119,9 +121,8 @@ export function EventsPage({ signOut }: { signOut: (rejected: boolean) => void }
       <FiltersBar
         view={view}
         update={update}
-        operationTypes={Object.keys(facets.data?.by_operation_type ?? {}).sort()}
-        sources={Object.keys(facets.data?.by_source ?? {}).sort()}
-        onReset={() => update({ ...DEFAULT_VIEW, size: view.size, start: undefined, end: undefined, operation_type: undefined, source: undefined, result: undefined, severity: undefined, operator: undefined, q: undefined, event: undefined })}
+        facets={facets.data}
+        onReset={() => update({ ...withoutFilters(), range: DEFAULT_VIEW.range, start: undefined, end: undefined, event: undefined })}
       />
 
       {/* busy until /stats answers for these filters: the counts beside the total are the previous filters' until then */}
@@ -189,6 +190,7 @@ export function EventsPage({ signOut }: { signOut: (rejected: boolean) => void }
             order={view.order ?? 'desc'}
             onOrder={(o) => update({ order: o === 'asc' ? 'asc' : undefined, page: 1 })}
             onOpen={open}
+            onFilter={filterBy}
           />
           <Pagination
             page={view.page}
@@ -204,7 +206,7 @@ export function EventsPage({ signOut }: { signOut: (rejected: boolean) => void }
       )}
 
       </main>
-      {view.event && <EventDetail key={view.event} id={view.event} initial={page?.events.find((e) => e.id === view.event)} onClose={() => update({ event: undefined }, { replace: true })} />}
+      {view.event && <EventDetail key={view.event} id={view.event} initial={page?.events.find((e) => e.id === view.event)} onClose={() => update({ event: undefined }, { replace: true })} onFilter={filterBy} />}
       {dialog === 'purge' && <PurgeDialog filters={filters} onClose={() => setDialog(null)} />}
       {dialog === 'export' && <ExportDialog filters={filters} onClose={() => setDialog(null)} />}
       <footer className="foot muted small">
