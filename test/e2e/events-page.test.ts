@@ -1,6 +1,8 @@
 /**
  * The events page in a real Chromium against the real server and seeded data.
  */
+import { execFile } from 'node:child_process'
+import { promisify } from 'node:util'
 import { readFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import path from 'node:path'
@@ -189,6 +191,76 @@ describe("events page in Chromium", () => {
     expect(await rowIds()).toEqual(lastWeek({ extra: { symbol }, not: { operation_type: [second.operation_type] } }).slice(0, 100).map((e) => e.id))
   })
 
+  it('detail view: collapsible JSON keeping line breaks, previous/next and j/k, copy as JSON and as curl, same-field links; / searches', async () => {
+    // an event outside every range the other tests count, opened by its URL
+    const odd = { ...seeded[1]!, id: '01900000-0000-7000-8000-0000000f00d5', timestamp: new Date(now - 60 * DAY).toISOString(), extra_info: { note: 'line one\nline two', nested: { list: [1, 2] } } } as EventRow
+    await server.store.insertEvents([odd])
+    await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.url.replace(/\/$/, '') })
+    await page.goto(`${server.url}?size=100&event=${odd.id}#token=${ADMIN}`)
+    await page.waitForSelector('dialog.detail[open] .json')
+    expect(await page.$eval('dialog.detail .json', (el) => (el as HTMLElement).innerText)).toContain('"line one\nline two"')
+    expect(await page.$$eval('dialog.detail .json details[open]', (d) => d.length)).toBe(3)
+    await page.click('dialog.detail .json details details > summary')
+    expect(await page.$$eval('dialog.detail .json details[open]', (d) => d.length)).toBe(2)
+    await page.click('dialog.detail button:has-text("Copy as JSON")')
+    expect(JSON.parse(await page.evaluate(() => navigator.clipboard.readText()))).toMatchObject({ id: odd.id, extra_info: odd.extra_info })
+    await page.click('dialog.detail button:has-text("Copy as curl")')
+    const curl = await page.evaluate(() => navigator.clipboard.readText())
+    // async: the server answering it runs in this process
+    const fetched = await promisify(execFile)('sh', ['-c', `${curl} --silent --fail --max-time 10`], { env: { PATH: process.env.PATH, AUDIT_KEY: READ }, encoding: 'utf8' })
+    expect(JSON.parse(fetched.stdout)).toMatchObject({ id: odd.id })
+    await page.keyboard.press('Escape')
+    await page.waitForSelector('dialog.detail', { state: 'detached' })
+    await settle()
+
+    const week = lastWeek()
+    await page.keyboard.press('/')
+    expect(await page.evaluate(() => document.activeElement?.getAttribute('type'))).toBe('search')
+    await page.evaluate(() => (document.activeElement as HTMLElement).blur())
+    await page.keyboard.press('j')
+    await page.waitForSelector(`dialog.detail[open] >> text=${week[0]!.id}`)
+    await page.keyboard.press('j')
+    await page.waitForSelector(`dialog.detail[open] >> text=${week[1]!.id}`)
+    await page.keyboard.press('k')
+    await page.waitForSelector(`dialog.detail[open] >> text=${week[0]!.id}`)
+    await page.click('dialog.detail button:has-text("Next →")')
+    await page.waitForSelector(`dialog.detail[open] >> text=${week[1]!.id}`)
+    expect(page.url()).toContain(`event=${week[1]!.id}`)
+    expect(await page.isDisabled('dialog.detail button:has-text("← Previous")')).toBe(false)
+
+    const withRequest = week.find((e) => e.request_id)!
+    await page.goto(`${server.url}?size=100&event=${withRequest.id}`)
+    await page.click('dialog.detail a:has-text("Same request id")')
+    await page.waitForURL(/request_id=/)
+    await page.waitForSelector('table.events tbody tr[data-id]')
+    await settle()
+    expect(await rowIds()).toEqual(lastWeek({ request_id: [withRequest.request_id!] }).slice(0, 100).map((e) => e.id))
+  })
+
+  it('has no axe-core violations in dark mode, whose colours are the dark ones', async () => {
+    const ctx = await browser.newContext({ viewport: { width: 1440, height: 900 }, colorScheme: 'dark' })
+    const p = await ctx.newPage()
+    const check = async (state: string) => expect(await axeViolations(p), state).toEqual([])
+    await p.goto(`${server.url}?size=25&not.source=frontend#token=${ADMIN}`)
+    await p.waitForSelector('table.events tbody tr[data-id]')
+    await p.waitForSelector('.histogram svg')
+    expect(await p.evaluate(() => getComputedStyle(document.documentElement).backgroundColor)).toBe('rgb(15, 17, 21)')
+    await p.click('summary:has-text("More filters")')
+    await check('dark: table, filters, a chip')
+    await p.click('table.events tbody tr[data-id] .time-button')
+    await p.waitForSelector('dialog.detail[open] .json')
+    await check('dark: detail')
+    await p.keyboard.press('Escape')
+    await p.click('button:has-text("Delete…")')
+    await p.waitForSelector('[data-testid="purge-count"]')
+    await check('dark: delete dialog')
+    await p.click('dialog button:has-text("Cancel")')
+    await p.goto(`${server.url}?operation_type=none_such`)
+    await p.waitForSelector('.empty-state')
+    await check('dark: empty')
+    await ctx.close()
+  })
+
   it('pages with previous/next and "x–y of N", keeping the rows while the next page loads', async () => {
     await open('?size=25')
     const expected = lastWeek()
@@ -210,14 +282,14 @@ describe("events page in Chromium", () => {
     await page.waitForSelector('dialog.detail[open]')
     expect(page.url()).toContain(`event=${first.id}`)
     expect(await page.textContent('dialog.detail')).toContain(first.id)
-    expect(await page.textContent('dialog.detail pre.json')).toContain('"records_count"')
+    expect(await page.textContent('dialog.detail .json')).toContain('"records_count"')
     await page.keyboard.press('Escape')
     await page.waitForSelector('dialog.detail', { state: 'detached' })
     expect(page.url()).not.toContain('event=')
 
     const old = all.find((e) => Date.parse(e.timestamp) < now - 20 * DAY)!
     await page.goto(`${server.url}?event=${old.id}`)
-    await page.waitForSelector('dialog.detail[open] pre.json')
+    await page.waitForSelector('dialog.detail[open] .json')
     expect(await page.textContent('dialog.detail')).toContain(old.id)
     expect(await page.textContent('dialog.detail')).toContain(old.operation_type)
     await page.screenshot({ path: path.join(shots, 'detail-view.png') })
@@ -337,7 +409,8 @@ describe("events page in Chromium", () => {
     } finally {
       await capped.close()
     }
-  })
+    // a second server seeded with 900 events: the slowest test of the file under load
+  }, 60_000)
 })
 
 /** Contrast ratio (WCAG) of two computed CSS colours `rgb(r, g, b)`. */
@@ -437,7 +510,7 @@ describe('accessibility and robustness', () => {
     await p.waitForSelector('.histogram svg')
     await check('table')
     await p.click('table.events tbody tr[data-id] .time-button')
-    await p.waitForSelector('dialog.detail[open] pre.json')
+    await p.waitForSelector('dialog.detail[open] .json')
     await check('detail')
     await p.keyboard.press('Escape')
     await p.click('button:has-text("Delete…")')
