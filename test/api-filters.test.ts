@@ -52,6 +52,14 @@ const cases: Case[] = [
   ['operator contains, case-sensitive', 'operator=*Example*', { operator: ['*Example*'] }],
   ['operator suffix and prefix', 'operator=*@example.com,svc-*', { operator: ['*@example.com', 'svc-*'] }],
   ['nothing matches: an escaped star is literal (operator)', 'operator=ana%5C*', { operator: ['ana\\*'] }],
+  ['not operator (events without an operator stay)', 'not.operator=bo%40example.com', { not: { operator: ['bo@example.com'] } }],
+  ['not operator contains', 'not.operator=*example*', { not: { operator: ['*example*'] } }],
+  ['not operation_type prefix, with a positive filter', 'result=failure&not.operation_type=stock_*', { result: ['failure'], not: { operation_type: ['stock_*'] } }],
+  ['not a list, and not another field: each drops its own', 'not.source=frontend,system&not.severity=info', { not: { source: ['frontend', 'system'], severity: ['info'] } }],
+  ['not tenant_id', 'not.tenant_id=t1', { not: { tenant_id: ['t1'] } }],
+  ['not resource_type and request_id', 'not.resource_type=scan&not.request_id=req-42', { not: { resource_type: ['scan'], request_id: ['req-42'] } }],
+  ['not extra key (events without the key stay)', 'not.extra.channel_id=44456637', { not: { extra: { channel_id: '44456637' } } }],
+  ['nothing matches: extra key and not the same key', 'extra.channel_id=44456637&not.extra.channel_id=44456637', { extra: { channel_id: '44456637' }, not: { extra: { channel_id: '44456637' } } }],
 
 ]
 
@@ -93,6 +101,13 @@ for (const [engine, open] of engines) {
       const rows = Papa.parse<string[]>(r.text, { skipEmptyLines: true }).data
       expect(rows[0]).toEqual([...EVENT_COLUMNS])
       expect(rows.slice(1).map((row) => row[0])).toEqual(all.map((e) => e.id))
+    })
+
+    it('refuses an exclusion of what cannot be excluded, with 422', async () => {
+      for (const q of ['not.colour=x', 'not.q=x', 'not.start_date=2026-01-01', 'not.extra.bad%20key=x', 'not.result=nope']) {
+        const r = await t.call(`/api/v1/audit/events?${q}`, { key: 'read' })
+        expect(r.status, q).toBe(422)
+      }
     })
 
     it('the seeded mix makes every case meaningful', () => {

@@ -24,6 +24,8 @@ import { openPostgresStore } from '@audit/core/postgres'
 import { readMigrations, type Migration } from '../packages/audit-core/src/stores/migrate.ts'
 
 const onServer = Boolean(process.env.TEST_DATABASE_URL)
+/** The functions a file creates or replaces, schema-qualified. */
+const createdFunctions = (m: Migration) => new Set(Array.from(m.sql.matchAll(/create or replace function\s+([\w."]+)\s*\(/gi), (x) => String(x[1]).toLowerCase()))
 const LINTS_DIR = new URL('./fixtures/splinter/', import.meta.url)
 const lints = readdirSync(LINTS_DIR)
   .filter((n) => n.endsWith('.sql'))
@@ -117,10 +119,9 @@ describe.runIf(onServer)('migrations on the Postgres server: one ledger, forward
       const before = schemaDump(db.url)
       const added = migrations.filter((m) => m.version >= FIRST_NEW || m.version < '20261123060000')
       expect(added.length).toBeGreaterThan(0)
-      const defines = (m: Migration) => new Set([...m.sql.matchAll(/create or replace function\s+([\w."]+)\s*\(/gi)].map((x) => x[1]))
       for (const m of added) {
-        const own = defines(m)
-        const redefining = migrations.filter((l) => l.version > m.version && [...defines(l)].some((f) => own.has(f)))
+        const own = createdFunctions(m)
+        const redefining = migrations.filter((l) => l.version > m.version && [...createdFunctions(l)].some((f) => own.has(f)))
         for (const x of [m, ...redefining]) await db.exec(x.sql)
         expect([m.name, schemaDump(db.url)]).toEqual([m.name, before])
       }

@@ -571,6 +571,15 @@ export interface operations {
                 extra?: {
                     [key: string]: string;
                 };
+                /**
+                 * @description `not.extra.<key>=<value>`: leaves out the events whose extra_info has this key with this value (compared as `extra.<key>` compares); events without the key stay. Like every `not.<field>` parameter, each one drops what the same positive filter would keep.
+                 * @example {
+                 *       "not.extra.symbol": "AAPL"
+                 *     }
+                 */
+                "not.extra"?: {
+                    [key: string]: string;
+                };
                 /** @description Inclusive lower bound (ISO 8601; UTC when no offset is given; years 0001-9999) */
                 start_date?: string;
                 /** @description Inclusive upper bound (ISO 8601) */
@@ -595,6 +604,26 @@ export interface operations {
                 resource_id?: string | string[];
                 /** @description request_id, exactly; a comma-separated list means any of them */
                 request_id?: string | string[];
+                /** @description Excludes the events that `source` with the same value(s) would keep (an event without a source stays) */
+                "not.source"?: string | string[];
+                /** @description Excludes the events that `operator` with the same value(s) would keep (an event without a operator stays) */
+                "not.operator"?: string | string[];
+                /** @description Excludes the events that `operation_type` with the same value(s) would keep (an event without a operation_type stays) */
+                "not.operation_type"?: string | string[];
+                /** @description Excludes the events that `result` with the same value(s) would keep (an event without a result stays) */
+                "not.result"?: string | string[];
+                /** @description Excludes the events that `severity` with the same value(s) would keep (an event without a severity stays) */
+                "not.severity"?: string | string[];
+                /** @description Excludes the events that `tenant_id` with the same value(s) would keep (an event without a tenant_id stays) */
+                "not.tenant_id"?: string | string[];
+                /** @description Excludes the events that `actor_type` with the same value(s) would keep (an event without a actor_type stays) */
+                "not.actor_type"?: string | string[];
+                /** @description Excludes the events that `resource_type` with the same value(s) would keep (an event without a resource_type stays) */
+                "not.resource_type"?: string | string[];
+                /** @description Excludes the events that `resource_id` with the same value(s) would keep (an event without a resource_id stays) */
+                "not.resource_id"?: string | string[];
+                /** @description Excludes the events that `request_id` with the same value(s) would keep (an event without a request_id stays) */
+                "not.request_id"?: string | string[];
                 /** @description Case-insensitive text search in message, operation_type and operator */
                 q?: string;
                 /** @description csv (every value quoted, formula cells neutralised) or ndjson */
@@ -733,6 +762,15 @@ export interface operations {
                 extra?: {
                     [key: string]: string;
                 };
+                /**
+                 * @description `not.extra.<key>=<value>`: leaves out the events whose extra_info has this key with this value (compared as `extra.<key>` compares); events without the key stay. Like every `not.<field>` parameter, each one drops what the same positive filter would keep.
+                 * @example {
+                 *       "not.extra.symbol": "AAPL"
+                 *     }
+                 */
+                "not.extra"?: {
+                    [key: string]: string;
+                };
                 /** @description Inclusive lower bound (ISO 8601; UTC when no offset is given; years 0001-9999) */
                 start_date?: string;
                 /** @description Inclusive upper bound (ISO 8601) */
@@ -757,6 +795,26 @@ export interface operations {
                 resource_id?: string | string[];
                 /** @description request_id, exactly; a comma-separated list means any of them */
                 request_id?: string | string[];
+                /** @description Excludes the events that `source` with the same value(s) would keep (an event without a source stays) */
+                "not.source"?: string | string[];
+                /** @description Excludes the events that `operator` with the same value(s) would keep (an event without a operator stays) */
+                "not.operator"?: string | string[];
+                /** @description Excludes the events that `operation_type` with the same value(s) would keep (an event without a operation_type stays) */
+                "not.operation_type"?: string | string[];
+                /** @description Excludes the events that `result` with the same value(s) would keep (an event without a result stays) */
+                "not.result"?: string | string[];
+                /** @description Excludes the events that `severity` with the same value(s) would keep (an event without a severity stays) */
+                "not.severity"?: string | string[];
+                /** @description Excludes the events that `tenant_id` with the same value(s) would keep (an event without a tenant_id stays) */
+                "not.tenant_id"?: string | string[];
+                /** @description Excludes the events that `actor_type` with the same value(s) would keep (an event without a actor_type stays) */
+                "not.actor_type"?: string | string[];
+                /** @description Excludes the events that `resource_type` with the same value(s) would keep (an event without a resource_type stays) */
+                "not.resource_type"?: string | string[];
+                /** @description Excludes the events that `resource_id` with the same value(s) would keep (an event without a resource_id stays) */
+                "not.resource_id"?: string | string[];
+                /** @description Excludes the events that `request_id` with the same value(s) would keep (an event without a request_id stays) */
+                "not.request_id"?: string | string[];
                 /** @description Case-insensitive text search in message, operation_type and operator */
                 q?: string;
                 /** @description csv (every value quoted, formula cells neutralised) or ndjson */
@@ -869,6 +927,15 @@ export interface operations {
                 extra?: {
                     [key: string]: string;
                 };
+                /**
+                 * @description `not.extra.<key>=<value>`: leaves out the events whose extra_info has this key with this value (compared as `extra.<key>` compares); events without the key stay. Like every `not.<field>` parameter, each one drops what the same positive filter would keep.
+                 * @example {
+                 *       "not.extra.symbol": "AAPL"
+                 *     }
+                 */
+                "not.extra"?: {
+                    [key: string]: string;
+                };
                 /** @description Inclusive lower bound (ISO 8601; UTC when no offset is given; years 0001-9999) */
                 start_date?: string;
                 /** @description Inclusive upper bound (ISO 8601) */
@@ -893,6 +960,26 @@ export interface operations {
                 resource_id?: string | string[];
                 /** @description request_id, exactly; a comma-separated list means any of them */
                 request_id?: string | string[];
+                /** @description Excludes the events that `source` with the same value(s) would keep (an event without a source stays) */
+                "not.source"?: string | string[];
+                /** @description Excludes the events that `operator` with the same value(s) would keep (an event without a operator stays) */
+                "not.operator"?: string | string[];
+                /** @description Excludes the events that `operation_type` with the same value(s) would keep (an event without a operation_type stays) */
+                "not.operation_type"?: string | string[];
+                /** @description Excludes the events that `result` with the same value(s) would keep (an event without a result stays) */
+                "not.result"?: string | string[];
+                /** @description Excludes the events that `severity` with the same value(s) would keep (an event without a severity stays) */
+                "not.severity"?: string | string[];
+                /** @description Excludes the events that `tenant_id` with the same value(s) would keep (an event without a tenant_id stays) */
+                "not.tenant_id"?: string | string[];
+                /** @description Excludes the events that `actor_type` with the same value(s) would keep (an event without a actor_type stays) */
+                "not.actor_type"?: string | string[];
+                /** @description Excludes the events that `resource_type` with the same value(s) would keep (an event without a resource_type stays) */
+                "not.resource_type"?: string | string[];
+                /** @description Excludes the events that `resource_id` with the same value(s) would keep (an event without a resource_id stays) */
+                "not.resource_id"?: string | string[];
+                /** @description Excludes the events that `request_id` with the same value(s) would keep (an event without a request_id stays) */
+                "not.request_id"?: string | string[];
                 /** @description Case-insensitive text search in message, operation_type and operator */
                 q?: string;
                 /** @description csv (every value quoted, formula cells neutralised) or ndjson */
@@ -1031,6 +1118,15 @@ export interface operations {
                 extra?: {
                     [key: string]: string;
                 };
+                /**
+                 * @description `not.extra.<key>=<value>`: leaves out the events whose extra_info has this key with this value (compared as `extra.<key>` compares); events without the key stay. Like every `not.<field>` parameter, each one drops what the same positive filter would keep.
+                 * @example {
+                 *       "not.extra.symbol": "AAPL"
+                 *     }
+                 */
+                "not.extra"?: {
+                    [key: string]: string;
+                };
                 /** @description Inclusive lower bound (ISO 8601; UTC when no offset is given; years 0001-9999) */
                 start_date?: string;
                 /** @description Inclusive upper bound (ISO 8601) */
@@ -1055,6 +1151,26 @@ export interface operations {
                 resource_id?: string | string[];
                 /** @description request_id, exactly; a comma-separated list means any of them */
                 request_id?: string | string[];
+                /** @description Excludes the events that `source` with the same value(s) would keep (an event without a source stays) */
+                "not.source"?: string | string[];
+                /** @description Excludes the events that `operator` with the same value(s) would keep (an event without a operator stays) */
+                "not.operator"?: string | string[];
+                /** @description Excludes the events that `operation_type` with the same value(s) would keep (an event without a operation_type stays) */
+                "not.operation_type"?: string | string[];
+                /** @description Excludes the events that `result` with the same value(s) would keep (an event without a result stays) */
+                "not.result"?: string | string[];
+                /** @description Excludes the events that `severity` with the same value(s) would keep (an event without a severity stays) */
+                "not.severity"?: string | string[];
+                /** @description Excludes the events that `tenant_id` with the same value(s) would keep (an event without a tenant_id stays) */
+                "not.tenant_id"?: string | string[];
+                /** @description Excludes the events that `actor_type` with the same value(s) would keep (an event without a actor_type stays) */
+                "not.actor_type"?: string | string[];
+                /** @description Excludes the events that `resource_type` with the same value(s) would keep (an event without a resource_type stays) */
+                "not.resource_type"?: string | string[];
+                /** @description Excludes the events that `resource_id` with the same value(s) would keep (an event without a resource_id stays) */
+                "not.resource_id"?: string | string[];
+                /** @description Excludes the events that `request_id` with the same value(s) would keep (an event without a request_id stays) */
+                "not.request_id"?: string | string[];
                 /** @description Case-insensitive text search in message, operation_type and operator */
                 q?: string;
             };
@@ -1195,6 +1311,15 @@ export interface operations {
                 extra?: {
                     [key: string]: string;
                 };
+                /**
+                 * @description `not.extra.<key>=<value>`: leaves out the events whose extra_info has this key with this value (compared as `extra.<key>` compares); events without the key stay. Like every `not.<field>` parameter, each one drops what the same positive filter would keep.
+                 * @example {
+                 *       "not.extra.symbol": "AAPL"
+                 *     }
+                 */
+                "not.extra"?: {
+                    [key: string]: string;
+                };
                 /** @description Inclusive lower bound (ISO 8601; UTC when no offset is given; years 0001-9999) */
                 start_date?: string;
                 /** @description Inclusive upper bound (ISO 8601) */
@@ -1219,6 +1344,26 @@ export interface operations {
                 resource_id?: string | string[];
                 /** @description request_id, exactly; a comma-separated list means any of them */
                 request_id?: string | string[];
+                /** @description Excludes the events that `source` with the same value(s) would keep (an event without a source stays) */
+                "not.source"?: string | string[];
+                /** @description Excludes the events that `operator` with the same value(s) would keep (an event without a operator stays) */
+                "not.operator"?: string | string[];
+                /** @description Excludes the events that `operation_type` with the same value(s) would keep (an event without a operation_type stays) */
+                "not.operation_type"?: string | string[];
+                /** @description Excludes the events that `result` with the same value(s) would keep (an event without a result stays) */
+                "not.result"?: string | string[];
+                /** @description Excludes the events that `severity` with the same value(s) would keep (an event without a severity stays) */
+                "not.severity"?: string | string[];
+                /** @description Excludes the events that `tenant_id` with the same value(s) would keep (an event without a tenant_id stays) */
+                "not.tenant_id"?: string | string[];
+                /** @description Excludes the events that `actor_type` with the same value(s) would keep (an event without a actor_type stays) */
+                "not.actor_type"?: string | string[];
+                /** @description Excludes the events that `resource_type` with the same value(s) would keep (an event without a resource_type stays) */
+                "not.resource_type"?: string | string[];
+                /** @description Excludes the events that `resource_id` with the same value(s) would keep (an event without a resource_id stays) */
+                "not.resource_id"?: string | string[];
+                /** @description Excludes the events that `request_id` with the same value(s) would keep (an event without a request_id stays) */
+                "not.request_id"?: string | string[];
                 /** @description Case-insensitive text search in message, operation_type and operator */
                 q?: string;
                 /** @description Page size, 1 to 1000 */
@@ -1504,6 +1649,15 @@ export interface operations {
                 extra?: {
                     [key: string]: string;
                 };
+                /**
+                 * @description `not.extra.<key>=<value>`: leaves out the events whose extra_info has this key with this value (compared as `extra.<key>` compares); events without the key stay. Like every `not.<field>` parameter, each one drops what the same positive filter would keep.
+                 * @example {
+                 *       "not.extra.symbol": "AAPL"
+                 *     }
+                 */
+                "not.extra"?: {
+                    [key: string]: string;
+                };
                 /** @description Required: inclusive lower bound */
                 start_date: string;
                 /** @description Required: inclusive upper bound */
@@ -1528,6 +1682,26 @@ export interface operations {
                 resource_id?: string | string[];
                 /** @description request_id, exactly; a comma-separated list means any of them */
                 request_id?: string | string[];
+                /** @description Excludes the events that `source` with the same value(s) would keep (an event without a source stays) */
+                "not.source"?: string | string[];
+                /** @description Excludes the events that `operator` with the same value(s) would keep (an event without a operator stays) */
+                "not.operator"?: string | string[];
+                /** @description Excludes the events that `operation_type` with the same value(s) would keep (an event without a operation_type stays) */
+                "not.operation_type"?: string | string[];
+                /** @description Excludes the events that `result` with the same value(s) would keep (an event without a result stays) */
+                "not.result"?: string | string[];
+                /** @description Excludes the events that `severity` with the same value(s) would keep (an event without a severity stays) */
+                "not.severity"?: string | string[];
+                /** @description Excludes the events that `tenant_id` with the same value(s) would keep (an event without a tenant_id stays) */
+                "not.tenant_id"?: string | string[];
+                /** @description Excludes the events that `actor_type` with the same value(s) would keep (an event without a actor_type stays) */
+                "not.actor_type"?: string | string[];
+                /** @description Excludes the events that `resource_type` with the same value(s) would keep (an event without a resource_type stays) */
+                "not.resource_type"?: string | string[];
+                /** @description Excludes the events that `resource_id` with the same value(s) would keep (an event without a resource_id stays) */
+                "not.resource_id"?: string | string[];
+                /** @description Excludes the events that `request_id` with the same value(s) would keep (an event without a request_id stays) */
+                "not.request_id"?: string | string[];
                 /** @description Case-insensitive text search in message, operation_type and operator */
                 q?: string;
                 confirm: "true";
@@ -1788,6 +1962,15 @@ export interface operations {
                 extra?: {
                     [key: string]: string;
                 };
+                /**
+                 * @description `not.extra.<key>=<value>`: leaves out the events whose extra_info has this key with this value (compared as `extra.<key>` compares); events without the key stay. Like every `not.<field>` parameter, each one drops what the same positive filter would keep.
+                 * @example {
+                 *       "not.extra.symbol": "AAPL"
+                 *     }
+                 */
+                "not.extra"?: {
+                    [key: string]: string;
+                };
                 /** @description Inclusive lower bound (ISO 8601; UTC when no offset is given; years 0001-9999) */
                 start_date?: string;
                 /** @description Inclusive upper bound (ISO 8601) */
@@ -1812,6 +1995,26 @@ export interface operations {
                 resource_id?: string | string[];
                 /** @description request_id, exactly; a comma-separated list means any of them */
                 request_id?: string | string[];
+                /** @description Excludes the events that `source` with the same value(s) would keep (an event without a source stays) */
+                "not.source"?: string | string[];
+                /** @description Excludes the events that `operator` with the same value(s) would keep (an event without a operator stays) */
+                "not.operator"?: string | string[];
+                /** @description Excludes the events that `operation_type` with the same value(s) would keep (an event without a operation_type stays) */
+                "not.operation_type"?: string | string[];
+                /** @description Excludes the events that `result` with the same value(s) would keep (an event without a result stays) */
+                "not.result"?: string | string[];
+                /** @description Excludes the events that `severity` with the same value(s) would keep (an event without a severity stays) */
+                "not.severity"?: string | string[];
+                /** @description Excludes the events that `tenant_id` with the same value(s) would keep (an event without a tenant_id stays) */
+                "not.tenant_id"?: string | string[];
+                /** @description Excludes the events that `actor_type` with the same value(s) would keep (an event without a actor_type stays) */
+                "not.actor_type"?: string | string[];
+                /** @description Excludes the events that `resource_type` with the same value(s) would keep (an event without a resource_type stays) */
+                "not.resource_type"?: string | string[];
+                /** @description Excludes the events that `resource_id` with the same value(s) would keep (an event without a resource_id stays) */
+                "not.resource_id"?: string | string[];
+                /** @description Excludes the events that `request_id` with the same value(s) would keep (an event without a request_id stays) */
+                "not.request_id"?: string | string[];
                 /** @description Case-insensitive text search in message, operation_type and operator */
                 q?: string;
                 /** @description Histogram bucket; default hour for ranges up to 2 days, day beyond */

@@ -75,6 +75,23 @@ const EXTRA_FILTERS = {
   example: { 'extra.symbol': 'AAPL' },
 } as const
 
+/** `not.extra.<key>=<value>`: the exclusion beside {@link EXTRA_FILTERS}, sent the same way. */
+const NOT_EXTRA_FILTERS = {
+  name: 'not.extra',
+  in: 'query',
+  required: false,
+  style: 'form',
+  explode: true,
+  description:
+    '`not.extra.<key>=<value>`: leaves out the events whose extra_info has this key with this value (compared as `extra.<key>` compares); events without the key stay. Like every `not.<field>` parameter, each one drops what the same positive filter would keep.',
+  schema: {
+    type: 'object',
+    propertyNames: { pattern: '^not\\.extra\\.[A-Za-z0-9_.:-]{1,100}$' },
+    additionalProperties: { type: 'string' },
+  },
+  example: { 'not.extra.symbol': 'AAPL' },
+} as const
+
 /** Whether a query schema takes `extra.<key>` filters: it does not refuse one as unknown. */
 function takesExtraFilters(query: unknown): boolean {
   if (!(query instanceof z.ZodType)) return false
@@ -115,7 +132,7 @@ export function defineRoute<const S extends Spec>(spec: S) {
     description: `${description}\n\n${accessSentence(role)}`,
     'x-required-role': role,
     ...(role === 'public' ? { security: [] } : {}),
-    parameters: [...(takesExtraFilters(spec.request?.query) ? [EXTRA_FILTERS] : []), { $ref: '#/components/parameters/X-Request-Id' }],
+    parameters: [...(takesExtraFilters(spec.request?.query) ? [EXTRA_FILTERS, NOT_EXTRA_FILTERS] : []), { $ref: '#/components/parameters/X-Request-Id' }],
     responses: Object.fromEntries(Object.entries(all).map(([status, r]) => [status, { ...r, headers: { 'X-Request-Id': REQUEST_ID_REF, ...r.headers } }])),
   } as Omit<S, 'role' | 'tag'> & { tags: [Tag]; 'x-required-role': Access }) as Omit<S, 'role' | 'tag'> & { tags: [Tag]; 'x-required-role': S['role']; getRoutingPath(): string }
 }

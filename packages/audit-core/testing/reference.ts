@@ -30,6 +30,11 @@ export function referenceFilter<T extends Row>(rows: readonly T[], f: EventFilte
         if (x === undefined || x === null || (typeof x === 'string' ? x : JSON.stringify(x)) !== v) return false
       }
     }
+    // an exclusion drops what the same filter alone would keep
+    for (const [k, v] of Object.entries(f.not ?? {})) {
+      const alone: EventFilters[] = k === 'extra' ? Object.entries(v as Record<string, string>).map(([ek, ev]) => ({ extra: { [ek]: ev } })) : [{ [k]: v }]
+      if (alone.some((one) => referenceFilter([r], one).length > 0)) return false
+    }
     return true
   })
 }

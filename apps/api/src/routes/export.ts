@@ -68,11 +68,16 @@ export function exportFileName(f: EventFilters, ext: string): string {
   const part = (s: string | undefined, fallback: string) => (s ? s.replace(/\.\d{3}Z$/, 'Z').replace(/:/g, '-') : fallback)
   const safe = (s: string) => s.replace(NAME_UNSAFE, '-')
   const filters: string[] = []
-  for (const [k, v] of Object.entries(f)) {
-    if (k === 'start_date' || k === 'end_date' || v === undefined) continue
-    if (k === 'extra') for (const [ek, ev] of Object.entries(v as Record<string, string>)) filters.push(`${safe(ek)}-${safe(ev)}`)
-    else filters.push(`${k}-${safe(Array.isArray(v) ? v.join('+') : String(v))}`)
+  // an exclusion reads as its filter with `not-` in front
+  const add = (entries: [string, unknown][], prefix: string) => {
+    for (const [k, v] of entries) {
+      if (k === 'start_date' || k === 'end_date' || v === undefined) continue
+      if (k === 'not') add(Object.entries(v as object), 'not-')
+      else if (k === 'extra') for (const [ek, ev] of Object.entries(v as Record<string, string>)) filters.push(`${prefix}${safe(ek)}-${safe(ev)}`)
+      else filters.push(`${prefix}${k}-${safe(Array.isArray(v) ? v.join('+') : (v as string))}`)
+    }
   }
+  add(Object.entries(f), '')
   const name = ['audit-events', part(f.start_date, 'beginning'), part(f.end_date, 'now'), ...filters].join('_')
   return `${name.slice(0, NAME_MAX).replace(/[-_+]+$/, '')}.${ext}`
 }

@@ -22,7 +22,15 @@ export interface EventFilters {
   q?: string
   /** `extra_info ->> key = value` for each entry. */
   extra?: Record<string, string>
+  /**
+   * Exclusions (`not.<field>=value` parameters): each entry drops the events
+   * that the same positive filter would keep; an event with the field null stays.
+   */
+  not?: ExclusionFilters
 }
+
+/** The fields an exclusion may name: the column lists and extra_info keys. */
+export type ExclusionFilters = Omit<EventFilters, 'start_date' | 'end_date' | 'q' | 'not'>
 
 export type SortOrder = 'asc' | 'desc'
 
@@ -103,6 +111,8 @@ function list<T extends z.ZodType<string, string>>(item: T, what: string) {
 
 const EXTRA_KEY = /^[A-Za-z0-9_.:-]{1,100}$/
 const EXTRA_PREFIX = 'extra.'
+/** The prefix of an exclusion parameter: `not.operator=x`, `not.extra.<key>=v`. */
+export const NOT_PREFIX = 'not.'
 
 type Column<K extends ColumnName> = (typeof COLUMNS)[K]
 type FilterColumn = { [K in ColumnName]: Column<K> extends { filter: true } ? K : never }[ColumnName]
@@ -126,11 +136,22 @@ const columnFilters = Object.fromEntries(
     }),
 ) as unknown as FilterShape
 
+type NotShape = { [K in FilterColumn as `not.${K}`]: FilterShape[K] }
+
+/** `not.col=a,b`: the same list as `col`, excluding what it would keep. */
+const exclusionFilters = Object.fromEntries(
+  Object.entries(columnFilters as Record<string, z.ZodType>).map(([name, schema]) => [
+    `${NOT_PREFIX}${name}`,
+    schema.describe(`Excludes the events that \`${name}\` with the same value(s) would keep (an event without a ${name} stays)`),
+  ]),
+) as unknown as NotShape
+
 /** Filters shared by the events list, export, stats and purge. */
 export const FilterParamsShape = {
   start_date: isoDate.optional().describe('Inclusive lower bound (ISO 8601; UTC when no offset is given; years 0001-9999)'),
   end_date: isoDate.optional().describe('Inclusive upper bound (ISO 8601)'),
   ...columnFilters,
+  ...exclusionFilters,
   q: z
     .string()
     .max(200)
@@ -156,12 +177,13 @@ export function queryParams<S extends z.ZodRawShape>(shape: S, options: { extra?
     (q, ctx) => {
       for (const [k, v] of Object.entries(q as Record<string, unknown>)) {
         if (Object.hasOwn(shape, k)) continue
-        if (!options.extra || !k.startsWith(EXTRA_PREFIX)) {
+        const extraKey = k.startsWith(EXTRA_PREFIX) ? k.slice(EXTRA_PREFIX.length) : k.startsWith(NOT_PREFIX + EXTRA_PREFIX) ? k.slice(NOT_PREFIX.length + EXTRA_PREFIX.length) : undefined
+        if (!options.extra || extraKey === undefined) {
           ctx.addIssue({ code: 'unrecognized_keys', keys: [k], input: q })
           continue
         }
         const issue = (message: string, type: string) => ctx.addIssue({ code: 'custom', path: [k], input: v, message, params: { type } })
-        if (!EXTRA_KEY.test(k.slice(EXTRA_PREFIX.length))) issue('extra_info key must match [A-Za-z0-9_.:-]{1,100}', 'value_error')
+        if (!EXTRA_KEY.test(extraKey)) issue('extra_info key must match [A-Za-z0-9_.:-]{1,100}', 'value_error')
         else if (typeof v !== 'string') issue('Give an extra_info filter once: it compares one value', 'string_type')
         else {
           const bad = unstorable(v)
@@ -174,10 +196,11 @@ export function queryParams<S extends z.ZodRawShape>(shape: S, options: { extra?
   )
 }
 
-/** The `extra.<key>=<value>` filters of validated query parameters (see {@link queryParams}). */
-export function extraFilters(query: Record<string, unknown>): Record<string, string> | undefined {
+/** The `extra.<key>=<value>` filters of validated query parameters (see {@link queryParams}); `prefix` `'not.'` reads the excluded ones. */
+export function extraFilters(query: Record<string, unknown>, prefix = ''): Record<string, string> | undefined {
   const extra: Record<string, string> = {}
-  for (const [k, v] of Object.entries(query)) if (k.startsWith(EXTRA_PREFIX) && typeof v === 'string') extra[k.slice(EXTRA_PREFIX.length)] = v
+  const start = prefix + EXTRA_PREFIX
+  for (const [k, v] of Object.entries(query)) if (k.startsWith(start) && typeof v === 'string') extra[k.slice(start.length)] = v
   return Object.keys(extra).length > 0 ? extra : undefined
 }
 
@@ -208,13 +231,19 @@ export const ListParamsSchema = queryParams(
 export type ListParams = z.output<typeof ListParamsSchema>
 
 /** The store filter object from validated parameters. */
-export function toFilters(p: Partial<Record<keyof typeof FilterParamsShape, unknown>>, extra?: Record<string, string>): EventFilters {
+export function toFilters(p: Partial<Record<string, unknown>>, extra?: Record<string, string>): EventFilters {
   const f: Record<string, unknown> = {}
+  const not: Record<string, unknown> = {}
   for (const key of Object.keys(FilterParamsShape)) {
-    const v = p[key as keyof typeof FilterParamsShape]
-    if (v !== undefined && v !== '') f[key] = v
+    const v = p[key]
+    if (v === undefined || v === '') continue
+    if (key.startsWith(NOT_PREFIX)) not[key.slice(NOT_PREFIX.length)] = v
+    else f[key] = v
   }
   if (extra) f.extra = extra
+  const notExtra = extraFilters(p, NOT_PREFIX)
+  if (notExtra) not.extra = notExtra
+  if (Object.keys(not).length > 0) f.not = not
   return f
 }
 

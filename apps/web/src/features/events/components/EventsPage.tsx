@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useState } from 'react'
+import { useEffect, useMemo, useRef, useState } from 'react'
 import { useQueryClient } from '@tanstack/react-query'
 import type { AuditEvent } from '@audit/core/schema'
 import { ApiError } from '../../../lib/api-client.ts'
@@ -9,7 +9,7 @@ import { useLiveTail } from '../api/stream-events.ts'
 import { useEvents } from '../api/get-events.ts'
 import { useMe } from '../api/get-me.ts'
 import { useStats } from '../api/get-stats.ts'
-import { DEFAULT_VIEW, apiFilters } from '../filters.ts'
+import { DEFAULT_VIEW, apiFilters, exactValue, filterPatch, withoutFilters, writeView } from '../filters.ts'
 import { usePrefs } from '../hooks/use-prefs.ts'
 import { useView } from '../hooks/use-view.ts'
 import { TableTools } from './TableTools.tsx'
@@ -87,6 +87,38 @@ export function EventsPage({ signOut }: { signOut: (rejected: boolean) => void }
   // live rows go on top of the first page of the newest-first table
   const liveRows = live.on && view.page === 1 && view.order !== 'asc' ? tail.events : []
   const rows = liveRows.length ? [...liveRows, ...(page?.events ?? []).filter((e) => !liveRows.some((l) => l.id === e.id))] : (page?.events ?? [])
+  // click-to-filter from a cell or the detail view: the detail closes on the filtered list
+  const filterBy = (field: string, value: string, exclude: boolean) => update({ ...filterPatch(view, field, value, exclude), event: undefined })
+  // the events around the open one, in the list's order
+  const at = view.event ? rows.findIndex((e) => e.id === view.event) : -1
+  const prevId = at > 0 ? rows[at - 1]?.id : undefined
+  const nextId = at >= 0 ? rows[at + 1]?.id : undefined
+  const sameHref = (field: 'request_id' | 'resource_id' | 'operator', value: string) =>
+    `${window.location.pathname}${writeView({ ...DEFAULT_VIEW, range: view.range, start: view.start, end: view.end, size: view.size, [field]: field === 'operator' ? exactValue(value) : value })}`
+
+  // keyboard: / searches, j / k open the next / previous event
+  const keys = useRef({ rows, at, update })
+  useEffect(() => {
+    keys.current = { rows, at, update }
+  })
+  useEffect(() => {
+    const onKey = (ev: KeyboardEvent) => {
+      const t = ev.target as HTMLElement | null
+      if (ev.ctrlKey || ev.metaKey || ev.altKey || (t && (t.isContentEditable || ['INPUT', 'SELECT', 'TEXTAREA'].includes(t.tagName)))) return
+      const { rows, at, update } = keys.current
+      if (ev.key === '/') {
+        const search = document.querySelector<HTMLInputElement>('.filters input[type="search"]')
+        if (!search || document.querySelector('dialog[open]')) return
+        ev.preventDefault()
+        search.focus()
+      } else if (ev.key === 'j' || ev.key === 'k') {
+        const to = at < 0 ? (ev.key === 'j' ? rows[0] : rows[rows.length - 1]) : rows[at + (ev.key === 'j' ? 1 : -1)]
+        if (to) update({ event: to.id }, { replace: true })
+      }
+    }
+    document.addEventListener('keydown', onKey)
+    return () => document.removeEventListener('keydown', onKey)
+  }, [])
   const updatedAt = events.dataUpdatedAt ? time.format(new Date(events.dataUpdatedAt)) : null
 
   return (
@@ -129,12 +161,12 @@ export function EventsPage({ signOut }: { signOut: (rejected: boolean) => void }
       <FiltersBar
         view={view}
         update={update}
-        operationTypes={Object.keys(facets.data?.by_operation_type ?? {}).sort()}
-        sources={Object.keys(facets.data?.by_source ?? {}).sort()}
-        onReset={() => update({ ...DEFAULT_VIEW, size: view.size, start: undefined, end: undefined, operation_type: undefined, source: undefined, result: undefined, severity: undefined, operator: undefined, q: undefined, event: undefined })}
+        facets={facets.data}
+        onReset={() => update({ ...withoutFilters(), range: DEFAULT_VIEW.range, start: undefined, end: undefined, event: undefined })}
       />
 
-      <section className="summary" aria-label="Summary">
+      {/* busy until /stats answers for these filters: the counts beside the total are the previous filters' until then */}
+      <section className="summary" aria-label="Summary" aria-busy={stats.isPlaceholderData || stats.isLoading}>
         <div className="totals">
           <strong data-testid="total" title={exact ? undefined : ESTIMATE_TITLE}>
             {formatTotal(total, exact)}
@@ -198,6 +230,7 @@ export function EventsPage({ signOut }: { signOut: (rejected: boolean) => void }
             order={view.order ?? 'desc'}
             onOrder={(o) => update({ order: o === 'asc' ? 'asc' : undefined, page: 1 })}
             onOpen={open}
+            onFilter={filterBy}
           />
           <Pagination
             page={view.page}
@@ -213,7 +246,7 @@ export function EventsPage({ signOut }: { signOut: (rejected: boolean) => void }
       )}
 
       </main>
-      {view.event && <EventDetail key={view.event} id={view.event} initial={page?.events.find((e) => e.id === view.event)} onClose={() => update({ event: undefined }, { replace: true })} />}
+      {view.event && <EventDetail key={view.event} id={view.event} initial={page?.events.find((e) => e.id === view.event)} onClose={() => update({ event: undefined }, { replace: true })} onFilter={filterBy} prev={prevId} next={nextId} onNavigate={(id) => update({ event: id }, { replace: true })} sameHref={sameHref} />}
       {dialog === 'purge' && <PurgeDialog filters={filters} onClose={() => setDialog(null)} />}
       {dialog === 'export' && <ExportDialog filters={filters} onClose={() => setDialog(null)} />}
       <footer className="foot muted small">
