@@ -7,6 +7,8 @@ import { chromium, type Browser } from 'playwright-core'
 import { build } from 'vite'
 import { createAuditLogger, type AuditStore } from '@audit/core'
 import { openPgliteStore } from '@audit/core/pglite'
+import { openPostgresStore } from '@audit/core/postgres'
+import { createTestDatabase } from '@audit/core/testing'
 import { createApp } from '../../apps/api/src/app.ts'
 import { apiKey } from '../../apps/api/src/auth.ts'
 import { ROOT } from '../server-process.ts'
@@ -31,11 +33,18 @@ export async function screenshotDir(): Promise<string> {
   return dir ? path.resolve(ROOT, dir) : mkdtemp(path.join(os.tmpdir(), 'audit-screenshots-'))
 }
 
-/** The real app on a real socket, over a fresh PGlite store. */
-export async function startApp(webDist: string, opts: { countCap?: number } = {}) {
-  const store: AuditStore = await openPgliteStore({ dataDir: 'memory://' })
+/**
+ * The real app on a real socket, over a fresh PGlite store; with `server`,
+ * over the postgres store on a fresh database of TEST_DATABASE_URL's server
+ * when there is one (a large seed takes seconds there, a minute in PGlite).
+ * `exec` runs SQL as the database's owner, for seeding.
+ */
+export async function startApp(webDist: string, opts: { countCap?: number; server?: boolean } = {}) {
+  const db = opts.server && process.env.TEST_DATABASE_URL ? await createTestDatabase() : undefined
+  const pglite = db ? undefined : await openPgliteStore({ dataDir: 'memory://' })
+  const store: AuditStore = db ? await openPostgresStore({ databaseUrl: db.url, ...db.storeOptions }) : (pglite as AuditStore)
   const audit = createAuditLogger({ store, log: { warn() {}, error() {} }, source: 'system' })
-  const app = createApp({ store, audit, keys: [apiKey('admin', ADMIN, 'e2e-admin'), apiKey('read', READ, 'e2e-reader')], webDist, ...opts })
+  const app = createApp({ store, audit, keys: [apiKey('admin', ADMIN, 'e2e-admin'), apiKey('read', READ, 'e2e-reader')], webDist, countCap: opts.countCap })
   const server = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 })
   await new Promise((r) => server.once('listening', r))
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`
@@ -43,10 +52,15 @@ export async function startApp(webDist: string, opts: { countCap?: number } = {}
     url,
     store,
     audit,
+    async exec(sql: string): Promise<void> {
+      if (db) await db.exec(sql)
+      else await pglite?.db.exec(sql)
+    },
     async close() {
       await new Promise((r) => server.close(r))
       await audit.shutdown({ deadlineMs: 1000 })
       await store.close()
+      await db?.drop()
     },
   }
 }

@@ -17,10 +17,10 @@ let cdp: CDPSession
 
 beforeAll(async () => {
   const dist = await buildWeb()
-  server = await startApp(dist)
+  server = await startApp(dist, { server: true })
   // straight into the table, in one statement: 200,000 events over the last 6 days
   const t0 = performance.now()
-  await (server.store as typeof server.store & { db: { exec(sql: string): Promise<unknown> } }).db.exec(`
+  await server.exec(`
     insert into public.audit_events (timestamp, source, operator, operation_type, result, severity, message, extra_info)
     select now() - make_interval(secs => 6 * 86400.0 * i / ${ROWS} + 60), (array['api-service','frontend','system'])[1 + i % 3], 'user' || (i % 97) || '@example.com',
            (array['login','export','update'])[1 + i % 3], (array['success','failure','warning'])[1 + i % 3], (array['info','error','warning'])[1 + i % 3],
