@@ -263,6 +263,54 @@ describe("events page in Chromium", () => {
     await ctx.close()
   })
 
+  it('resizes a column by dragging its header edge or with the arrow keys, keeps the width across a reload, and resets it', async () => {
+    const ctx = await browser.newContext({ viewport: { width: 1440, height: 900 } })
+    const p = await ctx.newPage()
+    await p.goto(`${server.url}#token=${ADMIN}`)
+    await p.waitForSelector('table.events tbody tr[data-id]')
+    const width = (sel: string) => p.$eval(sel, (el) => el.getBoundingClientRect().width)
+    const cell = 'table.events tbody tr[data-id] td.col-operator'
+    const handle = p.locator('[role="separator"][aria-label="Resize Operator column"]')
+    const before = await width(cell)
+    const message = await width('table.events tbody tr[data-id] td.col-message')
+    expect(message - 80).toBeGreaterThanOrEqual(256) // room to grow without squeezing Message under its minimum
+    // drag the handle 80 px to the right
+    const box = (await handle.boundingBox())!
+    await p.mouse.move(box.x + box.width / 2, box.y + box.height / 2)
+    await p.mouse.down()
+    await p.mouse.move(box.x + box.width / 2 + 40, box.y + box.height / 2, { steps: 4 })
+    await p.mouse.move(box.x + box.width / 2 + 80, box.y + box.height / 2, { steps: 4 })
+    await p.mouse.up()
+    const dragged = await width(cell)
+    expect(dragged).toBeGreaterThan(before + 78)
+    expect(dragged).toBeLessThan(before + 82)
+    expect(await width('table.events tbody tr[data-id] td.col-message')).toBeGreaterThanOrEqual(256)
+    // kept with the other preferences
+    await p.reload()
+    await p.waitForSelector('table.events tbody tr[data-id]')
+    expect(Math.abs((await width(cell)) - dragged)).toBeLessThan(1)
+    // the keyboard: each arrow press is a 16 px step
+    await handle.focus()
+    await p.keyboard.press('ArrowLeft')
+    await p.keyboard.press('ArrowLeft')
+    expect(Math.abs((await width(cell)) - (dragged - 32))).toBeLessThan(1.5)
+    await p.keyboard.press('ArrowRight')
+    expect(Math.abs((await width(cell)) - (dragged - 16))).toBeLessThan(1.5)
+    expect(await handle.getAttribute('aria-valuenow')).toBe(String(Math.round(await width(cell))))
+    // Reset widths in the Columns menu
+    await p.click('summary:has-text("Columns")')
+    await p.click('button:has-text("Reset widths")')
+    expect(Math.abs((await width(cell)) - before)).toBeLessThan(1)
+    expect(await p.isDisabled('button:has-text("Reset widths")')).toBe(true)
+    await p.reload()
+    await p.waitForSelector('table.events tbody tr[data-id]')
+    expect(Math.abs((await width(cell)) - before)).toBeLessThan(1)
+    // no handles among the cards
+    await p.setViewportSize({ width: 390, height: 844 })
+    expect(await p.$$eval('.col-resize', (hs) => hs.filter((h) => getComputedStyle(h).display !== 'none').length)).toBe(0)
+    await ctx.close()
+  })
+
   it('pages with previous/next and "x–y of N", keeping the rows while the next page loads', async () => {
     await open('?size=25')
     const expected = lastWeek()

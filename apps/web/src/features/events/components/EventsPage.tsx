@@ -227,6 +227,8 @@ export function EventsPage({ signOut }: { signOut: (rejected: boolean) => void }
             stale={events.isPlaceholderData}
             zone={prefs.zone}
             hidden={prefs.hidden}
+            widths={prefs.widths}
+            onWidths={(widths) => setPrefs({ widths })}
             order={view.order ?? 'desc'}
             onOrder={(o) => update({ order: o === 'asc' ? 'asc' : undefined, page: 1 })}
             onOpen={open}

@@ -1,4 +1,4 @@
-import type { ReactNode } from 'react'
+import { useLayoutEffect, useRef, useState, type KeyboardEvent, type PointerEvent, type ReactNode } from 'react'
 import type { AuditEvent } from '@audit/core/schema'
 import { ResultBadge, SeverityBadge } from './Badge.tsx'
 import { formatDuration, formatTime, timeTitle, type Zone } from './format.ts'
@@ -32,6 +32,9 @@ interface Props {
   stale: boolean
   zone: Zone
   hidden: readonly string[]
+  /** Widths (px) of resized columns; `onWidths` sets them (Message is never resized: it takes what is left). */
+  widths: Readonly<Record<string, number>>
+  onWidths: (widths: Record<string, number>) => void
   order: 'asc' | 'desc'
   onOrder: (order: 'asc' | 'desc') => void
   onOpen: (e: AuditEvent) => void
@@ -42,8 +45,11 @@ interface Props {
  * The events; the time opens the detail view (a button, so keyboards reach it).
  * Message takes the width the other columns leave; under 700 px each row is a card.
  */
-export function EventsTable({ events, loading, stale, zone, hidden, order, onOrder, onOpen, onFilter }: Props) {
+export function EventsTable({ events, loading, stale, zone, hidden, widths, onWidths, order, onOrder, onOpen, onFilter }: Props) {
   const cols = COLUMNS.filter((c) => !hidden.includes(c.id))
+  // the width of the column being dragged, kept here until the pointer is released
+  const [drag, setDrag] = useState<{ id: string; px: number } | null>(null)
+  const width = (id: string) => (drag?.id === id ? drag.px : widths[id])
   const sort = order === 'desc' ? 'descending' : 'ascending'
   return (
     <div className="table-wrap" aria-busy={loading || stale}>
@@ -56,8 +62,19 @@ export function EventsTable({ events, loading, stale, zone, hidden, order, onOrd
               </button>
             </th>
             {cols.map((c) => (
-              <th key={c.id} scope="col" className={`col-${c.id}${c.className === 'num' ? ' num' : ''}`}>
-                {c.label}
+              <th key={c.id} scope="col" className={`col-${c.id}${c.className === 'num' ? ' num' : ''}`} style={width(c.id) ? { width: width(c.id) } : undefined}>
+                <span className="th-label">{c.label}</span>
+                {c.id !== FLEXIBLE && (
+                  <ResizeHandle
+                    label={c.label}
+                    width={width(c.id)}
+                    onDrag={(px) => setDrag(px === null ? null : { id: c.id, px })}
+                    onWidth={(px) => {
+                      setDrag(null)
+                      onWidths({ ...widths, [c.id]: px })
+                    }}
+                  />
+                )}
               </th>
             ))}
           </tr>
@@ -99,6 +116,99 @@ export function EventsTable({ events, loading, stale, zone, hidden, order, onOrd
         </tbody>
       </table>
     </div>
+  )
+}
+
+/** The column that takes the width the others leave, never under MESSAGE_MIN px. */
+const FLEXIBLE = 'message'
+const MESSAGE_MIN = 256
+const STEP = 16
+
+/**
+ * The bounds a column can be resized within, measured now: at least its
+ * label's width, at most what Message can give up and keep its minimum.
+ */
+function bounds(th: HTMLElement) {
+  const now = th.getBoundingClientRect().width
+  const label = th.querySelector('.th-label')
+  const cs = getComputedStyle(th)
+  const min = Math.ceil((label?.scrollWidth ?? 0) + parseFloat(cs.paddingLeft) + parseFloat(cs.paddingRight))
+  const msg = th.closest('tr')?.querySelector(`th.col-${FLEXIBLE}`)
+  const spare = msg && getComputedStyle(msg).display !== 'none' ? msg.getBoundingClientRect().width - MESSAGE_MIN : 480
+  return { now, min, max: Math.max(now, now + spare) }
+}
+
+const clamp = (px: number, b: { min: number; max: number }) => Math.round(Math.min(b.max, Math.max(b.min, px)))
+const th = (el: Element) => el.closest('th') as HTMLElement
+
+/**
+ * The edge of a column header: drag it, or focus it and press ArrowLeft or
+ * ArrowRight, to make the column narrower or wider.
+ */
+function ResizeHandle({ label, width, onDrag, onWidth }: { label: string; width: number | undefined; onDrag: (px: number | null) => void; onWidth: (px: number) => void }) {
+  const start = useRef<{ x: number; now: number; min: number; max: number; px: number } | null>(null)
+  const self = useRef<HTMLDivElement>(null)
+  // the width and range as laid out, for assistive technology (a focusable separator states its value)
+  const [range, setRange] = useState({ now: 0, min: 0, max: 0 })
+  useLayoutEffect(() => {
+    const cell = self.current && th(self.current)
+    if (!cell) return
+    const measure = () => {
+      const b = bounds(cell)
+      const r = { now: Math.round(b.now), min: Math.min(b.min, Math.round(b.now)), max: Math.round(b.max) }
+      setRange((prev) => (r.now === prev.now && r.min === prev.min && r.max === prev.max ? prev : r))
+    }
+    measure()
+    // this column's width and Message's room change with the viewport and the other columns
+    const observer = new ResizeObserver(measure)
+    for (const h of Array.from(cell.parentElement?.children ?? [])) observer.observe(h)
+    return () => observer.disconnect()
+  }, [])
+  const down = (e: PointerEvent<HTMLDivElement>) => {
+    if (e.button !== 0) return
+    e.preventDefault()
+    e.currentTarget.setPointerCapture(e.pointerId)
+    const b = bounds(th(e.currentTarget))
+    start.current = { x: e.clientX, ...b, px: Math.round(b.now) }
+  }
+  const move = (e: PointerEvent<HTMLDivElement>) => {
+    const s = start.current
+    if (!s) return
+    s.px = clamp(s.now + e.clientX - s.x, s)
+    onDrag(s.px)
+  }
+  const up = () => {
+    const s = start.current
+    start.current = null
+    if (s && s.px !== Math.round(s.now)) onWidth(s.px)
+    else onDrag(null)
+  }
+  const key = (e: KeyboardEvent<HTMLDivElement>) => {
+    const sign = e.key === 'ArrowRight' ? 1 : e.key === 'ArrowLeft' ? -1 : 0
+    if (!sign) return
+    e.preventDefault()
+    const b = bounds(th(e.currentTarget))
+    onWidth(clamp(b.now + sign * STEP, b))
+  }
+  return (
+    <div
+      role="separator"
+      aria-orientation="vertical"
+      aria-label={`Resize ${label} column`}
+      aria-valuenow={range.now}
+      aria-valuemin={range.min}
+      aria-valuemax={range.max}
+      aria-valuetext={`${range.now} pixels${width === undefined ? ' (default)' : ''}`}
+      ref={self}
+      tabIndex={0}
+      className="col-resize"
+      title="Drag, or use the arrow keys, to resize"
+      onPointerDown={down}
+      onPointerMove={move}
+      onPointerUp={up}
+      onPointerCancel={up}
+      onKeyDown={key}
+    />
   )
 }
 

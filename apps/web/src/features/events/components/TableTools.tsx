@@ -1,7 +1,7 @@
 import type { Prefs } from '../hooks/use-prefs.ts'
 import { COLUMNS } from './EventsTable.tsx'
 
-/** Above the table: which clock times are in, and which columns show. */
+/** Above the table: which clock times are in, and which columns show (and resetting their widths). */
 export function TableTools({ prefs, setPrefs }: { prefs: Prefs; setPrefs: (p: Partial<Prefs>) => void }) {
   return (
     <div className="table-tools">
@@ -26,6 +26,9 @@ export function TableTools({ prefs, setPrefs }: { prefs: Prefs; setPrefs: (p: Pa
               {c.label}
             </label>
           ))}
+          <button type="button" disabled={Object.keys(prefs.widths).length === 0} onClick={() => setPrefs({ widths: {} })}>
+            Reset widths
+          </button>
         </fieldset>
       </details>
     </div>
