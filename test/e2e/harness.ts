@@ -8,7 +8,7 @@ import { build } from 'vite'
 import { createAuditLogger, type AuditStore } from '@audit/core'
 import { openPgliteStore } from '@audit/core/pglite'
 import { openPostgresStore } from '@audit/core/postgres'
-import { createTestDatabase } from '@audit/core/testing'
+import { createTestDatabase, migratedPgliteDump } from '@audit/core/testing'
 import { createApp } from '../../apps/api/src/app.ts'
 import { apiKey } from '../../apps/api/src/auth.ts'
 import { ROOT } from '../server-process.ts'
@@ -41,7 +41,8 @@ export async function screenshotDir(): Promise<string> {
  */
 export async function startApp(webDist: string, opts: { countCap?: number; server?: boolean } = {}) {
   const db = opts.server && process.env.TEST_DATABASE_URL ? await createTestDatabase() : undefined
-  const pglite = db ? undefined : await openPgliteStore({ dataDir: 'memory://' })
+  // PGlite starts from the migrated dump the other test files share: no migrations to run per server
+  const pglite = db ? undefined : await openPgliteStore({ dataDir: 'memory://', loadDataDir: await migratedPgliteDump() })
   const store: AuditStore = db ? await openPostgresStore({ databaseUrl: db.url, ...db.storeOptions }) : (pglite as AuditStore)
   const audit = createAuditLogger({ store, log: { warn() {}, error() {} }, source: 'system' })
   const app = createApp({ store, audit, keys: [apiKey('admin', ADMIN, 'e2e-admin'), apiKey('read', READ, 'e2e-reader')], webDist, countCap: opts.countCap })
