@@ -8,7 +8,7 @@ import { openPgliteStore } from '@audit/core/pglite'
 import { referenceFilter, seedEvents } from '@audit/core/testing'
 import { testApp, KEYS } from '../apps/api/test-support/test-app.ts'
 import { csvLine, trickyEvent } from './csv-rule.ts'
-import { msUntil, parseRetention, runRetention, scheduleDaily } from '../apps/api/src/retention.ts'
+import { msUntil, parseRetention, parseSchedule, runRetention, scheduleDaily } from '../apps/api/src/retention.ts'
 
 const E = '/api/v1/audit/events'
 const NOW = Date.parse('2026-11-20T12:00:00.000Z')
@@ -279,6 +279,16 @@ describe('retention by severity', () => {
     const admin = await t.call('/api/v1/audit/retention/run', { method: 'POST', body: {} })
     expect(admin.status).toBe(200)
     await t.close()
+  })
+
+  it('the schedule is HH:MM or HH:MM:SS (UTC), or off', () => {
+    expect(parseSchedule('03:00')).toEqual({ hour: 3, minute: 0 })
+    expect(parseSchedule('23:59:30')).toEqual({ hour: 23, minute: 59, second: 30 })
+    expect(parseSchedule('off')).toBeNull()
+    for (const bad of ['3', '24:00', '03:60', '03:00:60', '03:00:5']) expect(() => parseSchedule(bad)).toThrow(/HH:MM or HH:MM:SS/)
+    const at = Date.parse('2026-11-20T02:59:00.000Z')
+    expect(msUntil({ hour: 2, minute: 59, second: 15 }, at)).toBe(15_000)
+    expect(msUntil({ hour: 2, minute: 59 }, at)).toBe(86_400_000)
   })
 
   it('the daily schedule fires at its time (fake timers)', async () => {

@@ -2,7 +2,7 @@ import { createPublicKey, type KeyObject } from 'node:crypto'
 import { ConfigError, loadConfig, loadKey, type AuditConfig } from '@audit/core'
 import { parseTrustProxy, type TrustProxy } from '@audit/core/hono'
 import { parseApiKeys, type ApiKey } from './auth.ts'
-import { DEFAULT_RETENTION, deletesAnything, parseRetention, parseSchedule, type RetentionPolicy } from './retention.ts'
+import { DEFAULT_RETENTION, deletesAnything, parseRetention, parseSchedule, type DailyTime, type RetentionPolicy } from './retention.ts'
 
 /** Totals are exact up to this many events, estimated past it (see bench/README.md). */
 export const DEFAULT_COUNT_CAP = 1_000
@@ -31,7 +31,7 @@ export interface ServerConfig {
   countCap: number
   retention: RetentionPolicy
   /** null: no in-process schedule (AUDIT_RETENTION_SCHEDULE=off, or a policy that keeps everything). */
-  retentionSchedule: { hour: number; minute: number } | null
+  retentionSchedule: DailyTime | null
   /** AUDIT_SIGNING_KEY: signs checkpoints (Ed25519); none: nothing is signed. */
   signingKey: KeyObject | undefined
   /** AUDIT_VERIFY_PUBLIC_KEY, or the public half of the signing key: checks signatures in GET /api/v1/audit/verify. */

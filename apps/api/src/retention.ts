@@ -91,24 +91,33 @@ export async function runScheduledRetention(store: AuditStore, audit: AuditLogge
   return report
 }
 
-/** Parses AUDIT_RETENTION_SCHEDULE: `HH:MM` (UTC) or `off`. */
-export function parseSchedule(spec: string): { hour: number; minute: number } | null {
-  if (spec.trim().toLowerCase() === 'off') return null
-  const m = /^(\d{1,2}):(\d{2})$/.exec(spec.trim())
-  if (!m || Number(m[1]) > 23 || Number(m[2]) > 59) throw new Error(`AUDIT_RETENTION_SCHEDULE must be HH:MM (UTC) or off, got "${spec}"`)
-  return { hour: Number(m[1]), minute: Number(m[2]) }
+/** A time of day, UTC; `second` only when the schedule names one. */
+export interface DailyTime {
+  hour: number
+  minute: number
+  second?: number
 }
 
-/** Milliseconds from `now` to the next `hour:minute` UTC. */
-export function msUntil(at: { hour: number; minute: number }, now: number): number {
+/** Parses AUDIT_RETENTION_SCHEDULE: `HH:MM` or `HH:MM:SS` (UTC), or `off`. */
+export function parseSchedule(spec: string): DailyTime | null {
+  if (spec.trim().toLowerCase() === 'off') return null
+  const m = /^(\d{1,2}):(\d{2})(?::(\d{2}))?$/.exec(spec.trim())
+  if (!m || Number(m[1]) > 23 || Number(m[2]) > 59 || Number(m[3] ?? 0) > 59) {
+    throw new Error(`AUDIT_RETENTION_SCHEDULE must be HH:MM or HH:MM:SS (UTC), or off, got "${spec}"`)
+  }
+  return { hour: Number(m[1]), minute: Number(m[2]), ...(m[3] === undefined ? {} : { second: Number(m[3]) }) }
+}
+
+/** Milliseconds from `now` to the next `hour:minute[:second]` UTC. */
+export function msUntil(at: DailyTime, now: number): number {
   const d = new Date(now)
-  let next = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate(), at.hour, at.minute)
+  let next = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate(), at.hour, at.minute, at.second ?? 0)
   if (next <= now) next += 86_400_000
   return next - now
 }
 
 /** Runs `job` every day at `at` UTC (timer unref'd). Returns a function that stops it. */
-export function scheduleDaily(at: { hour: number; minute: number }, job: () => Promise<unknown>, onError: (err: unknown) => void): () => void {
+export function scheduleDaily(at: DailyTime, job: () => Promise<unknown>, onError: (err: unknown) => void): () => void {
   let timer: NodeJS.Timeout
   const arm = () => {
     timer = setTimeout(() => {

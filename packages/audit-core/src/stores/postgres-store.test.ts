@@ -134,6 +134,39 @@ describe(`postgres store batch writes on ${describeEngine()}`, () => {
     }
   })
 
+  it.runIf(process.env.TEST_DATABASE_URL)(
+    'two writers with the same events in opposite orders never deadlock: each writes in id order (server only)',
+    async () => {
+      // Replicas that were each sent the same two batches, in opposite orders (a client's
+      // retries, group commit): each statement waits at the other's uncommitted ids. A
+      // row trigger holds each writer at a marker row halfway, so both are halfway at once.
+      const target = await createTestDatabase({ migrated: true })
+      await target.exec(`
+        create function public.test_hold() returns trigger language plpgsql as $$
+        begin
+          if new.message = 'hold' then perform pg_sleep(0.4); end if;
+          return new;
+        end $$;
+        create trigger test_hold before insert on public.audit_events for each row execute function public.test_hold();`)
+      // with COPY (the default), then with the insert function alone
+      const stores = await Promise.all([true, true, false, false].map((copy) => openPostgresStore({ databaseUrl: target.url, copy })))
+      try {
+        for (const [x, y, seed] of [[stores[0], stores[1], 41], [stores[2], stores[3], 51]] as const) {
+          const [p, q] = [rowsOf(300, seed), rowsOf(300, seed + 1)]
+          const hold = (n: number) => ({ ...rowsOf(1, n)[0]!, message: 'hold' })
+          const written = await Promise.all([x!.insertEvents([...p, hold(seed + 2), ...q]), y!.insertEvents([...q, hold(seed + 3), ...p])])
+          expect(written[0] + written[1]).toBe(602)
+        }
+        const [{ deadlocks } = { deadlocks: -1 }] = await adminQuery<{ deadlocks: number }>(target.url, 'select deadlocks::int as deadlocks from pg_stat_database where datname = current_database()')
+        expect(deadlocks).toBe(0)
+      } finally {
+        await Promise.all(stores.map((s) => s.close()))
+        await target.drop()
+      }
+    },
+    30_000,
+  )
+
   it('reads cannot starve writes: each has its own connections', async () => {
     const target = await createTestDatabase()
     // PGlite's stand-in serves one session: the point is moot there (one connection for everything)

@@ -5,7 +5,7 @@ import { loadDriver } from './driver.ts'
 import { copyEvents, exportCsv } from './postgres-copy.ts'
 import { applyMigrations, readMigrations, DEFAULT_MIGRATIONS_DIR } from './migrate.ts'
 import { createSqlStore } from './sql-store.ts'
-import { unavailableUnlessData, type AuditStore } from './store.ts'
+import { inIdOrder, unavailableUnlessData, type AuditStore } from './store.ts'
 
 const STORE = 'Postgres store'
 
@@ -99,9 +99,11 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     const insertFunction = store.insertEvents.bind(store)
     store.insertEvents = async (rows) => {
       if (rows.length === 0) return 0
-      // A COPY refused for a duplicate id (a re-sent batch) writes
-      // nothing; the insert function then skips the ids already there.
-      return (await copyEvents(pools.write, copy, rows)) ? rows.length : insertFunction(rows)
+      // In id order, as the insert function writes too (see inIdOrder). A
+      // COPY refused for a duplicate id (a re-sent batch) writes nothing;
+      // the insert function then skips the ids already there.
+      const ordered = inIdOrder(rows)
+      return (await copyEvents(pools.write, copy, ordered)) ? rows.length : insertFunction(ordered)
     }
     store.exportCsv = (filters, order) => exportCsv(pools.export, copy, filters, order)
   }

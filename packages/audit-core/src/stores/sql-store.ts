@@ -1,7 +1,7 @@
 import type { AuditEvent, EventRow } from '../schema/event.ts'
 import type { EventFilters, EventPage, EventQuery, EventStats, StatsQuery } from '../schema/query.ts'
 import type { Checkpoint, SignedCheckpoint } from '../trail/signing.ts'
-import { NO_TOTAL, isDataSqlState, toAuditEvent, type AuditStore, type StoreKind, type TotalJson, type TrailStore } from './store.ts'
+import { NO_TOTAL, inIdOrder, isDataSqlState, toAuditEvent, type AuditStore, type StoreKind, type TotalJson, type TrailStore } from './store.ts'
 
 /** The one thing the SQL stores need from a driver: a parameterised query. */
 export interface SqlClient {
@@ -38,7 +38,7 @@ export function createSqlStore(kind: StoreKind, client: SqlClient, close: () => 
     async insertEvents(rows: readonly EventRow[]) {
       if (rows.length === 0) return 0
       const [r] = await (client.write ?? client.query)<{ n: number }>('select public.audit_insert_events($1::text::json) as n', [
-        JSON.stringify(rows),
+        JSON.stringify(inIdOrder(rows)),
       ])
       return r?.n ?? 0
     },

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { isDataSqlState, sqlStateKind } from './store.ts'
+import { inIdOrder, isDataSqlState, sqlStateKind } from './store.ts'
 
 describe('sqlStateKind: what a failed write means', () => {
   it.each([
@@ -52,5 +52,20 @@ describe('sqlStateKind: what a failed write means', () => {
   ])('%s is %s', (code, kind) => {
     expect(sqlStateKind(code)).toBe(kind)
     expect(isDataSqlState(code)).toBe(kind === 'data')
+  })
+})
+
+describe('inIdOrder: the order every store writes a batch in', () => {
+  it("sorts by the uuid's order whatever the case of its text, rows without an id first, and keeps an ordered array as it is", () => {
+    const rows = [
+      { id: '0190a0b0-0000-7000-8000-00000000000b', n: 1 },
+      { id: '0190A0B0-0000-7000-8000-00000000000A', n: 2 },
+      { id: undefined, n: 3 },
+      { id: '0190a0b0-0000-7000-8000-000000000009', n: 4 },
+    ]
+    expect(inIdOrder(rows).map((r) => r.n)).toEqual([3, 4, 2, 1])
+    const ordered = inIdOrder(rows)
+    expect(inIdOrder(ordered)).toBe(ordered)
+    expect(rows.map((r) => r.n)).toEqual([1, 2, 3, 4])
   })
 })

@@ -88,6 +88,30 @@ export async function deleteInChunks(store: AuditStore, filters: EventFilters, c
   }
 }
 
+/**
+ * The rows in the order of their ids (a uuid's order is its lowercase
+ * text's), as every store writes a batch. Two writers whose batches share
+ * ids (replicas that were each sent the same events, in different requests
+ * or orders) wait at the unique index for each other's uncommitted rows: in
+ * the same order one waits for the other to finish and then skips what it
+ * wrote; in opposite orders each would wait for the other, a deadlock that
+ * the server breaks only after deadlock_timeout (1 s) by failing one of the
+ * writes. Rows without an id (the insert function makes one) come first.
+ * The array itself when it is in order already.
+ */
+export function inIdOrder<T extends { id?: string | null | undefined }>(rows: readonly T[]): readonly T[] {
+  const key = (r: T) => r.id?.toLowerCase() ?? ''
+  for (let i = 1; i < rows.length; i++) {
+    if (key(rows[i - 1] as T) > key(rows[i] as T)) {
+      return rows
+        .map((r) => ({ k: key(r), r }))
+        .sort((a, b) => (a.k < b.k ? -1 : a.k > b.k ? 1 : 0))
+        .map(({ r }) => r)
+    }
+  }
+  return rows
+}
+
 /** What audit_total_events returns. */
 export interface TotalJson {
   total: number | string

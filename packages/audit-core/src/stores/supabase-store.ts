@@ -3,7 +3,7 @@ import type { Checkpoint, SignedCheckpoint } from '../trail/signing.ts'
 import { loadDriver } from './driver.ts'
 import type { AuditEvent, EventRow } from '../schema/event.ts'
 import type { EventFilters, EventPage, EventQuery, EventStats, StatsQuery } from '../schema/query.ts'
-import { NO_TOTAL, isDataSqlState, toAuditEvent, type AuditStore, type TotalJson } from './store.ts'
+import { NO_TOTAL, inIdOrder, isDataSqlState, toAuditEvent, type AuditStore, type TotalJson } from './store.ts'
 
 export interface SupabaseStoreOptions {
   /** SUPABASE_URL */
@@ -65,7 +65,7 @@ export async function openSupabaseStore(options: SupabaseStoreOptions): Promise<
     client,
     async insertEvents(rows: readonly EventRow[]) {
       if (rows.length === 0) return 0
-      return await rpc<number>('audit_insert_events', { p_events: rows })
+      return await rpc<number>('audit_insert_events', { p_events: inIdOrder(rows) })
     },
     async queryEvents(query: EventQuery): Promise<EventPage<AuditEvent>> {
       if (query.limit > MAX_PAGE) throw new RangeError(`the supabase store pages at most ${MAX_PAGE} rows (PostgREST max rows)`)
