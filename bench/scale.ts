@@ -55,6 +55,8 @@ export interface SizeFigures {
   cases: CaseFigures[]
   export: { rows: number; apiRate: number; psqlRate: number; bytes: number }
   minutes: number
+  /** the machine's 1-minute load average when the size finished (other work shares the cores) */
+  loadAverage?: number
   results: Result[]
 }
 
@@ -105,9 +107,14 @@ export async function scaleBench(sizes: number[], chunk: number): Promise<void> 
     skipped: [...skipped, ...previous.skipped.filter((p) => !done.some((d) => d.rows === p.rows) && !skipped.some((s) => s.rows === p.rows))].sort((a, b) => a.rows - b.rows),
   }
   await writeFile(JSON_FILE, `${JSON.stringify(merged, null, 2)}\n`)
-  await writeFile(SVG_FILE, scaleSvg(merged.sizes))
-  await writeReadmeSection(README_START, README_END, readmeBody(merged), README_HEADING)
+  await render(merged)
   console.log('wrote bench/scale-results.json, bench/scale.svg and the section "At scale" of bench/README.md')
+}
+
+/** The chart and the README section from the figures. */
+async function render(f: ScaleFile): Promise<void> {
+  await writeFile(SVG_FILE, scaleSvg(f.sizes, f.skipped))
+  await writeReadmeSection(README_START, README_END, readmeBody(f), README_HEADING)
 }
 
 async function oneSize(rows: number, chunk: number, commit: string): Promise<SizeFigures> {
@@ -164,6 +171,7 @@ async function oneSize(rows: number, chunk: number, commit: string): Promise<Siz
         cases,
         export: { rows: windowRows, ...ex },
         minutes: Math.round(minutes * 10) / 10,
+        loadAverage: Math.round((os.loadavg()[0] ?? 0) * 10) / 10,
         results: results.slice(first),
       }
     } finally {
@@ -303,16 +311,16 @@ largest size measured) is more than the free space of the server's data director
 function readmeBody(f: ScaleFile): string {
   const sizes = f.sizes
   if (sizes.length === 0) return f.skipped.map((s) => `- ${s.label} skipped (${s.date.slice(0, 16)} UTC): ${s.reason}`).join('\n')
-  const runs = sizes.map((s) => `- ${s.label}: run of ${s.date.slice(0, 16).replace('T', ' ')} UTC on ${s.commit}, ${s.minutes} min in all; ${fmt(s.windowRows)} events in the last 7 days`)
+  const runs = sizes.map((s) => `- ${s.label}: run of ${s.date.slice(0, 16).replace('T', ' ')} UTC on ${s.commit}, ${s.minutes} min in all${s.loadAverage !== undefined ? `, load average ${s.loadAverage} at the end` : ''}; ${fmt(s.windowRows)} events in the last 7 days`)
   const skips = f.skipped.map((s) => `- ${s.label}: skipped (${s.date.slice(0, 16).replace('T', ' ')} UTC): ${s.reason}`)
-  const head = `| case | ${sizes.map((s) => `${s.label}: API p50 / p95 (p95 × psql)`).join(' | ')} |`
+  const head = `| case | ${sizes.map((s) => `${s.label}: API p50 / p95 (psql p95: ratio)`).join(' | ')} |`
   const sep = `|---|${sizes.map(() => '---').join('|')}|`
   const names = [...new Set(sizes.flatMap((s) => s.cases.map((c) => c.name)))]
-  const cell = (c: CaseFigures | undefined) => (c ? `${fmt(c.apiP50)} / ${fmt(c.apiP95)} ms (**${fmt(c.apiP95 / c.sqlP95)}×**)` : '')
+  const cell = (c: CaseFigures | undefined) => (c ? `${fmt(c.apiP50)} / ${fmt(c.apiP95)} ms (${fmt(c.sqlP95)} ms: **${fmt(c.apiP95 / c.sqlP95)}×**)` : '')
   const caseRows = names.map((n) => `| ${n.replace(/\|/g, '\\|')} | ${sizes.map((s) => cell(s.cases.find((c) => c.name === n))).join(' | ')} |`)
   const row = (name: string, v: (s: SizeFigures) => string) => `| ${name} | ${sizes.map(v).join(' | ')} |`
   const other = [
-    row('export: CSV of the 7 days, API rows/s (× psql \\copy)', (s) => `${fmt(s.export.apiRate)} rows/s (**${fmt(s.export.apiRate / s.export.psqlRate)}×**)`),
+    row('export: CSV of the 7 days, API rows/s (psql \\copy: ratio)', (s) => `${fmt(s.export.apiRate)} rows/s (${fmt(s.export.psqlRate)} rows/s: **${fmt(s.export.apiRate / s.export.psqlRate)}×**)`),
     row('load: rows/s through every index and trigger (minutes)', (s) => `${fmt(s.loadRate)} rows/s (${fmt(s.loadSecs / 60)} min)`),
     row('VACUUM ANALYZE after the load', (s) => `${fmt(s.vacuumSecs)} s`),
   ]
@@ -328,11 +336,11 @@ function readmeBody(f: ScaleFile): string {
 const COLOURS = ['#1864ab', '#c92a2a', '#2b8a3e', '#e67700', '#862e9c', '#0b7285', '#5f3dc4', '#a61e4d', '#364fc7', '#087f5b', '#d9480f', '#495057', '#74b816']
 
 /** p95 of each case against the number of events, both axes log (the style of results.svg). */
-export function scaleSvg(sizes: SizeFigures[]): string {
+export function scaleSvg(sizes: SizeFigures[], skipped: Skipped[] = []): string {
   const names = [...new Set(sizes.flatMap((s) => s.cases.map((c) => c.name)))]
   const p95s = sizes.flatMap((s) => s.cases.map((c) => c.apiP95)).filter((v) => v > 0)
   const w = 980
-  const left = 60
+  const left = 80
   const plotW = 440
   const top = 40
   const plotH = 420
@@ -352,6 +360,10 @@ export function scaleSvg(sizes: SizeFigures[]): string {
   for (let d = y0; d <= y1; d++) {
     grid.push(`<line x1="${left}" y1="${y(10 ** d).toFixed(1)}" x2="${left + plotW}" y2="${y(10 ** d).toFixed(1)}" stroke="#dee2e6"/>`)
     grid.push(`<text x="${left - 6}" y="${(y(10 ** d) + 4).toFixed(1)}" font-size="11" text-anchor="end">${fmt(10 ** d)} ms</text>`)
+  }
+  for (const sk of skipped) {
+    if (sizes.some((sz) => sz.rows === sk.rows)) continue
+    grid.push(`<text x="${(x(sk.rows) - 6).toFixed(1)}" y="${top + plotH / 2}" font-size="11" fill="#868e96" transform="rotate(-90 ${(x(sk.rows) - 6).toFixed(1)} ${top + plotH / 2})" text-anchor="middle">${esc(`${sk.label}: not run (disk), see README`)}</text>`)
   }
   const last = (n: string) => [...sizes].reverse().map((s) => s.cases.find((c) => c.name === n)?.apiP95).find((v) => v !== undefined) ?? 0
   const ordered = [...names].sort((a, b) => last(b) - last(a))
@@ -376,3 +388,6 @@ ${lines.join('\n')}
 </svg>
 `
 }
+
+// `tsx bench/scale.ts` re-renders the chart and the README section from scale-results.json
+if (process.argv[1]?.endsWith('scale.ts')) await render(JSON.parse(await readFile(JSON_FILE, 'utf8')) as ScaleFile)
