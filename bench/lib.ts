@@ -36,6 +36,9 @@ export function report(r: Result): Result {
   return r
 }
 
+/** Text for an SVG element. */
+export const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;')
+
 export const fmt = (n: number) => n.toLocaleString('en-US', { maximumFractionDigits: n < 10 ? 2 : n < 100 ? 1 : 0 })
 
 export function percentile(xs: number[], p: number): number {
@@ -90,10 +93,15 @@ export async function loadDataset(sql: postgres.Sql, rows: number): Promise<numb
   return (performance.now() - t0) / 1000
 }
 
-/** bench/dataset.sql for rows `lo` to `hi` of `n`. */
-export async function datasetSql(n: number, lo: number, hi: number): Promise<string> {
-  const text = (await readFile(path.join(ROOT, 'bench/dataset.sql'), 'utf8')).replace(/^--.*$/gm, '')
-  return text.replaceAll(':lo', String(lo)).replaceAll(':hi', String(hi)).replaceAll(':n', String(n))
+/**
+ * A generator's statement for rows `lo` to `hi` of `n`: bench/dataset.sql (30 days, the mix the
+ * query section has always measured) or bench/scale-dataset.sql (`days`, the realistic mix of
+ * `pnpm bench --scale`).
+ */
+export async function datasetSql(n: number, lo: number, hi: number, file = 'bench/dataset.sql', days = 30): Promise<string> {
+  const text = (await readFile(path.join(ROOT, file), 'utf8')).replace(/^--.*$/gm, '')
+  const values: Record<string, number> = { lo, hi, n, days }
+  return text.replace(/(?<!:):(lo|hi|n|days)\b/g, (_, k: string) => String(values[k]))
 }
 
 /** Runs `once` `warmup` times (JIT, caches, connections), then `reps` times; the durations in ms. */

@@ -49,14 +49,16 @@ export function caseStatement(c: QueryCase, start: string): { text: string; para
   })
 }
 
-/** A case's statement prepared as the store prepares it: PREPARE once, then EXECUTE. */
-function sqlFor(c: QueryCase, start: string, name: string): { setup: string[]; execute: string } {
-  const { text, params } = caseStatement(c, start)
+/** A statement prepared as the store prepares it: PREPARE once, then EXECUTE (for psqlTimes). */
+export function prepared({ text, params }: { text: string; params: unknown[] }, name: string): { setup: string[]; execute: string } {
   return { setup: [`prepare ${name} as ${text}`], execute: `execute ${name}(${params.map(lit).join(', ')})` }
 }
 
+/** A case's statement prepared as the store prepares it. */
+const sqlFor = (c: QueryCase, start: string, name: string) => prepared(caseStatement(c, start), name)
+
 /** Repetitions for a case: about 3 s of it, between 5 and 200 (sub-millisecond cases need many for a stable p95). */
-const repsFor = (ms: number) => Math.max(5, Math.min(200, Math.floor(3000 / Math.max(ms, 0.1))))
+export const repsFor = (ms: number) => Math.max(5, Math.min(200, Math.floor(3000 / Math.max(ms, 0.1))))
 
 export async function queryLatency(rows: number, withExport: boolean) {
   const label = rows >= 1e6 ? `${rows / 1e6}M` : `${rows / 1e3}k`
@@ -109,12 +111,18 @@ export async function queryLatency(rows: number, withExport: boolean) {
   }
 }
 
-export async function exportFigures(server: ApiServer, url: string, rows: number) {
+/**
+ * CSV export through the API against psql \copy of the same rows: all of them, or those since
+ * `start` (then `rows` is how many that is). Reported under `scenario`; returns both rates.
+ */
+export async function exportFigures(server: ApiServer, url: string, rows: number, { start, scenario = 'export' }: { start?: string; scenario?: string } = {}) {
   const before = await rss(server.pid)
   await resetPeak(server.pid)
   let bytes = 0
   const t0 = performance.now()
-  const res = await fetch(`${server.url}api/v1/audit/events/export?format=csv&order=asc`, { headers: { authorization: `Bearer ${server.key}` } })
+  const since = start ? `&start_date=${encodeURIComponent(start)}` : ''
+  const res = await fetch(`${server.url}api/v1/audit/events/export?format=csv&order=asc${since}`, { headers: { authorization: `Bearer ${server.key}` } })
+  if (res.status !== 200) throw new Error(`export answered ${res.status}: ${await res.text()}`)
   const reader = (res.body as ReadableStream<Uint8Array>).getReader()
   for (;;) {
     const { done, value } = await reader.read()
@@ -128,10 +136,13 @@ export async function exportFigures(server: ApiServer, url: string, rows: number
   const { spawn } = await import('node:child_process')
   const t1 = performance.now()
   await new Promise<void>((resolve, reject) => {
-    const p = spawn('psql', ['-X', '-q', url, '-c', '\\copy (select * from public.audit_events order by "timestamp", id) to stdout with (format csv, header)'], { stdio: ['ignore', 'ignore', 'inherit'] })
+    const where = start ? ` where "timestamp" >= '${start}'` : ''
+    const p = spawn('psql', ['-X', '-q', url, '-c', `\\copy (select * from public.audit_events${where} order by "timestamp", id) to stdout with (format csv, header)`], { stdio: ['ignore', 'ignore', 'inherit'] })
     p.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`psql \\copy exited ${code}`))))
   })
   const psqlRate = rows / ((performance.now() - t1) / 1000)
-  report({ scenario: 'export', measure: `CSV of ${rows.toLocaleString('en-US')} rows through the API (${fmt(bytes / 1048576)} MiB)`, value: apiRate, unit: 'rows/s', baseline: 'psql \\copy … to stdout csv', baselineValue: psqlRate, goal: '≥ 0.5×', met: apiRate >= 0.5 * psqlRate })
-  report({ scenario: 'export', measure: `server RSS: before ${fmt(before.now)} MiB, peak during the export`, value: peak, unit: 'MiB', goal: 'flat', met: peak - before.now < 100 })
+  const what = start ? `CSV of the ${rows.toLocaleString('en-US')} rows since ${start.slice(0, 10)}` : `CSV of ${rows.toLocaleString('en-US')} rows`
+  report({ scenario, measure: `${what} through the API (${fmt(bytes / 1048576)} MiB)`, value: apiRate, unit: 'rows/s', baseline: 'psql \\copy … to stdout csv', baselineValue: psqlRate, goal: '≥ 0.5×', met: apiRate >= 0.5 * psqlRate })
+  report({ scenario, measure: `server RSS: before ${fmt(before.now)} MiB, peak during the export`, value: peak, unit: 'MiB', goal: 'flat', met: peak - before.now < 100 })
+  return { apiRate, psqlRate, bytes }
 }

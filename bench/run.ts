@@ -4,6 +4,8 @@
  *   pnpm bench                                     # full sizes (about 12 minutes on 2 cores)
  *   pnpm bench --events 200000 --rows 1000000      # smaller
  *   pnpm bench --only ingest,http                  # some sections: enqueue, ingest, http, query, pglite, import, compression
+ *   pnpm bench --scale                             # only the scale run (bench/scale.ts): 1M, 10M, 100M events, hours
+ *   pnpm bench --scale --scale-rows 1000000,10000000
  *
  * Needs the local Postgres server (BENCH_DATABASE_URL, default
  * postgres://postgres@127.0.0.1:5432/postgres) and psql; fresh databases are
@@ -12,7 +14,7 @@
 import { writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
-import { ROOT, results, type Result } from './lib.ts'
+import { ROOT, esc, results, type Result } from './lib.ts'
 import { enqueueCost, ingestPostgres, operationCost } from './ingest.ts'
 import { httpIngest } from './http.ts'
 import { compressionFigures } from './compression.ts'
@@ -20,6 +22,7 @@ import { importCost } from './import-cost.ts'
 import { pgliteFigures } from './pglite.ts'
 import { queryLatency } from './query.ts'
 import { runHeader, writeReadmeTable } from './table.ts'
+import { scaleBench } from './scale.ts'
 
 const arg = (name: string, fallback: string) => {
   const i = process.argv.indexOf(`--${name}`)
@@ -33,9 +36,17 @@ const ROWS = arg('rows', '1000000,10000000').split(',').map(Number).filter((n) =
 const PGLITE_ROWS = Number(arg('pglite-rows', '1000000'))
 const COMPRESSION_ROWS = Number(arg('compression-rows', '200000'))
 const ONLY = new Set(arg('only', 'enqueue,ingest,http,query,pglite,import,compression').split(','))
+const SCALE_ROWS = arg('scale-rows', '1000000,10000000,100000000').split(',').map(Number).filter((n) => n > 0)
+const SCALE_CHUNK = Number(arg('scale-chunk', '1000000'))
 
 async function main() {
   const started = performance.now()
+  if (process.argv.includes('--scale')) {
+    console.log(`node ${process.version}, ${os.cpus().length} cores; scale run at ${SCALE_ROWS.map((n) => n.toLocaleString('en-US')).join(', ')} events`)
+    await scaleBench(SCALE_ROWS, SCALE_CHUNK)
+    console.log(`\nwhole run: ${((performance.now() - started) / 60_000).toFixed(1)} min`)
+    return
+  }
   console.log(`node ${process.version}, ${os.cpus().length} cores; ingest ${EVENTS.toLocaleString('en-US')} events; query sizes ${ROWS.map((n) => n.toLocaleString('en-US')).join(', ')}\n`)
   let enq = { pinoNs: 0, logNs: 0 }
   if (ONLY.has('enqueue')) {
@@ -65,8 +76,6 @@ async function main() {
   await writeReadmeTable(results, runHeader(run))
   console.log('wrote bench/results.json, bench/results.svg and the table in bench/README.md')
 }
-
-const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;')
 
 /** One bar per figure that has a baseline, on a log scale around 1× (the baseline). */
 function svg(rs: Result[]): string {

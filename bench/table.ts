@@ -18,12 +18,21 @@ const END = '<!-- /results -->'
 
 /** Replaces the table in bench/README.md with these results. */
 export async function writeReadmeTable(rs: readonly Result[], header: string): Promise<void> {
+  await writeReadmeSection(START, END, `${header}\n\n${markdownTable(rs)}`)
+}
+
+/**
+ * Replaces what bench/README.md holds between the markers `start` and `end` with `body`;
+ * with `heading` (its text before the markers), a README without them gets the section appended.
+ */
+export async function writeReadmeSection(start: string, end: string, body: string, heading?: string): Promise<void> {
   const file = path.join(ROOT, 'bench/README.md')
-  const text = await readFile(file, 'utf8')
-  const a = text.indexOf(START)
-  const b = text.indexOf(END)
-  if (a < 0 || b < a) throw new Error(`bench/README.md has no ${START} … ${END} section`)
-  await writeFile(file, `${text.slice(0, a + START.length)}\n\n${header}\n\n${markdownTable(rs)}\n\n${text.slice(b)}`)
+  let text = await readFile(file, 'utf8')
+  if (!text.includes(start) && heading) text = `${text.trimEnd()}\n\n${heading.trim()}\n\n${start}\n${end}\n`
+  const a = text.indexOf(start)
+  const b = text.indexOf(end)
+  if (a < 0 || b < a) throw new Error(`bench/README.md has no ${start} … ${end} section`)
+  await writeFile(file, `${text.slice(0, a + start.length)}\n\n${body}\n\n${text.slice(b)}`)
 }
 
 if (process.argv[1]?.endsWith('table.ts')) {
