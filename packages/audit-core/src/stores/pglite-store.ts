@@ -5,7 +5,7 @@ import type { PGlite, PGliteOptions } from '@electric-sql/pglite'
 import { loadDriver } from './driver.ts'
 import { lockDataDir, type DataDirLock } from './data-dir-lock.ts'
 import { applyMigrations, readMigrations, DEFAULT_MIGRATIONS_DIR } from './migrate.ts'
-import { createSqlStore } from './sql-store.ts'
+import { createSqlStore, schemaWarnings, type SqlClient } from './sql-store.ts'
 import type { AuditStore } from './store.ts'
 
 export interface PgliteStoreOptions {
@@ -98,7 +98,9 @@ async function prepareStore(db: PGlite, options: PgliteStoreOptions, close: () =
     },
     await readMigrations(options.migrationsDir ?? DEFAULT_MIGRATIONS_DIR),
   )
-  const store = createSqlStore('pglite', { query: async (text, params) => (await db.query(text, params)).rows as never }, close)
+  const client: SqlClient = { query: async (text, params) => (await db.query(text, params)).rows as never }
+  const store = createSqlStore('pglite', client, close)
+  const warnings = await schemaWarnings(client)
   // PGlite has no autovacuum: refresh the planner's statistics as its
   // defaults would (after 50 + 10% of the rows changed), so that plans and
   // estimated totals follow the table as it grows.
@@ -124,7 +126,7 @@ async function prepareStore(db: PGlite, options: PgliteStoreOptions, close: () =
     await analyzeWhenDue(n)
     return n
   }
-  return Object.assign(store, { db })
+  return Object.assign(store, { db, warnings })
 }
 
 let umaskHolders = 0
