@@ -120,7 +120,12 @@ describe('text search and pg_trgm', () => {
     try {
       const notices: string[] = []
       await applyMigrations(
-        { exec: async (sql) => void (await db.exec(sql, { onNotice: (n) => notices.push(n.message ?? '') })), query: async <R,>(sql: string) => (await db.query<R>(sql)).rows },
+        {
+          exec: async (sql) => {
+            await db.exec(sql, { onNotice: (n) => notices.push(n.message ?? '') })
+          },
+          query: async <R,>(sql: string) => (await db.query<R>(sql)).rows,
+        },
         await readMigrations(),
       )
       expect(notices.filter((n) => n.includes('pg_trgm'))).toEqual(['pg_trgm is not available on this server: q (text search) scans the rows in range, without an index'])
