@@ -7,11 +7,24 @@
 import Papa from 'papaparse'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { EVENT_COLUMNS, type EventFilters, type EventRow } from '@audit/core'
-import { referenceFilter, referenceSort, seedEvents, storeEngines } from '@audit/core/testing'
+import { eventIdAt, referenceFilter, referenceSort, seedEvents, storeEngines } from '@audit/core/testing'
 import { testApp } from '../apps/api/test-support/test-app.ts'
 
 const NOW = Date.parse('2026-11-20T12:00:00.000Z')
-const seeded = seedEvents(2000, { now: NOW, days: 30, seed: 2026 })
+/** Events for `q`'s edges: text that only the separator between fields keeps apart, a backslash, a word in one field only. */
+const edge = (i: number, fields: Partial<EventRow>): EventRow => {
+  const ts = NOW - (i + 1) * 3_600_000 - 7
+  return { id: eventIdAt(ts), timestamp: new Date(ts).toISOString(), source: 'api-service', operation_type: 'edge_case', result: 'success', severity: 'info', ...fields }
+}
+const edges = [
+  edge(0, { message: 'upload ends with abc', operation_type: 'def_sync', operator: 'Ghi.Ops' }),
+  edge(1, { message: 'path C:\\Temp\\ok', operation_type: 'file_scan', operator: 'zoë@example.org' }),
+  edge(2, { message: 'unit\u001fsep inside', operation_type: 'sep_probe', operator: 'qq' }),
+  edge(3, { operation_type: 'xyzzy_rotate', operator: 'Q9' }),
+]
+const seeded = [...seedEvents(2000, { now: NOW, days: 30, seed: 2026 }), ...edges]
+/** A q of a rare word beside common ones: with statistics, the index is asked the rare word alone. */
+const rareBesideCommon = `of ${(seeded[1234] as EventRow).operation_type} #1234`
 const sorted = referenceSort(seeded, 'asc')
 const at = (i: number) => (sorted[i] as EventRow).timestamp
 
@@ -31,6 +44,19 @@ const cases: Case[] = [
   ['q in message, any case', 'q=SPECIAL', { q: 'special' }],
   ['q in operator', 'q=chloe', { q: 'chloe' }],
   ['q with % and _ taken literally', 'q=100%25_done', { q: '100%_done' }],
+  ['q in operation_type only', 'q=XYZZY', { q: 'XYZZY' }],
+  ['q in operator, any case', 'q=ghi.OPS', { q: 'ghi.OPS' }],
+  ['q with a backslash taken literally', 'q=C%3A%5CTemp%5C', { q: 'C:\\Temp\\' }],
+  ['q of one character: a backslash', 'q=%5C', { q: '\\' }],
+  ['q of one character: %', 'q=%25', { q: '%' }],
+  ['q of one character: ë', 'q=%C3%AB', { q: 'ë' }],
+  ['q of two characters', 'q=q9', { q: 'q9' }],
+  ['q of a rare word beside common ones', `q=${encodeURIComponent(rareBesideCommon)}`, { q: rareBesideCommon }],
+  ['q holding the field separator, inside one field', 'q=unit%1Fsep', { q: 'unit\u001fsep' }],
+  ['nothing matches: q across message and operation_type', 'q=abcdef', { q: 'abcdef' }],
+  ['nothing matches: q across fields, with a space', 'q=abc%20def', { q: 'abc def' }],
+  ['nothing matches: q across fields, with the separator', 'q=abc%1Fdef_sync', { q: 'abc\u001fdef_sync' }],
+  ['nothing matches: q across operation_type and operator', 'q=syncghi', { q: 'syncghi' }],
   ['extra key', 'extra.channel_id=44456637', { extra: { channel_id: '44456637' } }],
   ['start_date inclusive', `start_date=${at(1500)}`, { start_date: at(1500) }],
   ['end_date inclusive', `end_date=${at(300)}`, { end_date: at(300) }],
@@ -64,15 +90,23 @@ const cases: Case[] = [
 ]
 
 const engines = storeEngines()
+interface SqlHandle {
+  query: (text: string, params?: unknown[]) => Promise<{ rows: unknown[] }>
+}
 
 for (const [engine, open] of engines) {
   describe(`API filters over 2,000 events: ${engine}`, () => {
     let t: Awaited<ReturnType<typeof testApp>>
     let done: () => Promise<void>
+    let sql: <T>(text: string, params?: unknown[]) => Promise<T[]>
     beforeAll(async () => {
       const o = await open()
       done = o.done
       for (let i = 0; i < seeded.length; i += 500) await o.store.insertEvents(seeded.slice(i, i + 500))
+      // statistics, as autovacuum would gather them, so that q is asked as it is on a live table
+      const handle = o.store as { db?: SqlHandle; pools?: { read: SqlHandle } }
+      sql = async <T,>(text: string, params: unknown[] = []) => (await (handle.db ?? (handle.pools as { read: SqlHandle }).read).query(text, params)).rows as T[]
+      await sql('analyze public.audit_events')
       // totals are compared exactly with the reference, so no estimate below 2,000
       t = await testApp({ store: o.store, countCap: 100_000 })
     }, 120_000)
@@ -108,6 +142,21 @@ for (const [engine, open] of engines) {
         const r = await t.call(`/api/v1/audit/events?${q}`, { key: 'read' })
         expect(r.status, q).toBe(422)
       }
+    })
+
+    it('q asks the trigram index its rare word alone when a common word is beside it, and the whole text otherwise', async () => {
+      const clause = async (q: string) => (await sql<{ c: string }>('select audit_private.audit_events_q_clause($1) as c', [q]))[0]?.c
+      const searched = (await sql<{ e: string }>('select audit_private.audit_events_search_expr() as e'))[0]?.e
+      const pattern = `E'%${rareBesideCommon.replaceAll('_', '\\\\_')}%'` // %L doubles the escaping backslash
+      expect(await clause(rareBesideCommon)).toBe(
+        `${searched} ilike '%1234%' and ` +
+          `(message ilike ${pattern} or operation_type ilike ${pattern} or operator ilike ${pattern})`,
+      )
+      expect(await clause('XYZZY')).toBe(`${searched} ilike '%XYZZY%'`)
+      // with the separator in it, field by field (the index cannot tell where a field ends)
+      const perField = await clause('abc\u001fdef')
+      expect(perField).toMatch(/^\(message ilike '%abc.def%' or operation_type ilike .* or operator ilike .*\)$/)
+      expect(perField).toContain('abc\u001fdef')
     })
 
     it('the seeded mix makes every case meaningful', () => {

@@ -171,5 +171,16 @@ for (const [engine, open] of storeEngines()) {
       expect(lines, lines).toMatch(/audit_events_operation_type_pattern_idx/)
       expect(lines).toMatch(/Index Cond: \(\(\(?operation_type\)?::text ~>=~ 'token_'::text\) AND \(\(?operation_type\)?::text ~<~ 'token`'::text\)\)/)
     })
+
+    it('a q of three characters or more is a bitmap scan of the trigram index (EXPLAIN, with sequential scans priced out)', async () => {
+      const [w] = await sql<{ w: string }>(`select audit_private.audit_events_where('{"q": "ws_Reconnect"}') as w`)
+      const lines = (await noSeqScan<{ 'QUERY PLAN': string }>(`explain select * from public.audit_events where ${w!.w}`))
+        .map((x) => x['QUERY PLAN'])
+        .join('\n')
+      expect(lines, lines).toMatch(/Bitmap Index Scan on audit_events_search_trgm_idx/)
+      expect(lines).toMatch(/Index Cond: .* ~~\* '%ws\\_Reconnect%'::text\)/)
+      const r = await t.call('/api/v1/audit/events?q=ws_Reconnect&limit=1000', { key: 'read' })
+      expect(r.json.total).toBe(seedEvents().filter((e) => e.operation_type === 'eventsub_ws_reconnect').length)
+    })
   })
 }

@@ -74,6 +74,7 @@ async function main() {
     if (e instanceof DataDirLockedError) cannotStart(e.message)
     throw e
   }
+  for (const warning of store.warnings ?? []) log.warn({ store: store.kind }, warning)
   const metrics = createMetrics()
   const audit = createAuditLogger({
     store,

@@ -3,11 +3,10 @@ import { readFile, readdir, rename, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { PGlite } from '@electric-sql/pglite'
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket'
 import pg from 'pg'
 import type { AuditStore } from '@audit/core'
-import { openPgliteStore } from '@audit/core/pglite'
+import { loadPglite, openPgliteStore } from '@audit/core/pglite'
 import { openPostgresStore, type PostgresStoreOptions } from '@audit/core/postgres'
 
 export interface TestDatabase {
@@ -107,7 +106,8 @@ export async function createTestDatabase(options: TestDatabaseOptions = {}): Pro
       },
     }
   }
-  const db = options.migrated ? await PGlite.create({ loadDataDir: await migratedPgliteDump() }) : await PGlite.create()
+  const { PGlite, extensions } = await loadPglite()
+  const db = await PGlite.create({ extensions, ...(options.migrated ? { loadDataDir: await migratedPgliteDump() } : {}) })
   const server = new PGLiteSocketServer({ db, port: 0, host: '127.0.0.1', maxConnections: 8 })
   await server.start()
   return {

@@ -7,7 +7,9 @@ import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { runStoreConformance, seedEvents } from '@audit/core/testing'
 import { DataDirLockedError, LOCK_FILE_NAME } from './data-dir-lock.ts'
+import { applyMigrations, readMigrations } from './migrate.ts'
 import { openPgliteStore } from './pglite-store.ts'
+import { createSqlStore, NO_SEARCH_INDEX_WARNING, schemaWarnings, type SqlClient } from './sql-store.ts'
 
 runStoreConformance('pglite (in memory)', { open: () => openPgliteStore({ dataDir: 'memory://' }) })
 
@@ -95,4 +97,46 @@ describe('pglite store on disk', () => {
     await again.close()
     expect((await modes(dataDir)).filter((f) => f.mode !== (f.kind === 'dir' ? '700' : '600'))).toEqual([])
   }, 180_000)
+})
+
+describe('text search and pg_trgm', () => {
+  const rows = seedEvents(3, { seed: 7 }).map((r, i) => ({ ...r, message: ['a Needle here', 'hay', 'more hay'][i] as string }))
+
+  it('the store opens PGlite with pg_trgm: q is indexed and there is nothing to warn about', async () => {
+    const store = await openPgliteStore({ dataDir: 'memory://' })
+    try {
+      expect(store.warnings).toEqual([])
+      const [r] = (await store.db.query<{ ok: boolean }>("select to_regclass('public.audit_events_search_trgm_idx') is not null as ok")).rows
+      expect(r?.ok).toBe(true)
+    } finally {
+      await store.close()
+    }
+  }, 60_000)
+
+  // As on a Postgres server without the contrib package: a PGlite opened without the extension has none to create.
+  it('without pg_trgm the migrations still apply, q finds by scanning, and the store has one warning to log', async () => {
+    const { PGlite } = await import('@electric-sql/pglite')
+    const db = await PGlite.create()
+    try {
+      const notices: string[] = []
+      await applyMigrations(
+        {
+          exec: async (sql) => {
+            await db.exec(sql, { onNotice: (n) => notices.push(n.message ?? '') })
+          },
+          query: async <R,>(sql: string) => (await db.query<R>(sql)).rows,
+        },
+        await readMigrations(),
+      )
+      expect(notices.filter((n) => n.includes('pg_trgm'))).toEqual(['pg_trgm is not available on this server: q (text search) scans the rows in range, without an index'])
+      const client: SqlClient = { query: async (text, params) => (await db.query(text, params)).rows as never }
+      expect(await schemaWarnings(client)).toEqual([NO_SEARCH_INDEX_WARNING])
+      const store = createSqlStore('pglite', client, async () => {})
+      await store.insertEvents(rows)
+      const page = await store.queryEvents({ filters: { q: 'nEEDLE' }, limit: 10 })
+      expect(page.events.map((e) => e.id)).toEqual([rows[0]?.id])
+    } finally {
+      await db.close()
+    }
+  }, 60_000)
 })

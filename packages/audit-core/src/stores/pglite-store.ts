@@ -1,11 +1,11 @@
 import { chmod, lstat, mkdir, readdir } from 'node:fs/promises'
 import path from 'node:path'
 import { isMainThread } from 'node:worker_threads'
-import type { PGlite } from '@electric-sql/pglite'
+import type { PGlite, PGliteOptions } from '@electric-sql/pglite'
 import { loadDriver } from './driver.ts'
 import { lockDataDir, type DataDirLock } from './data-dir-lock.ts'
 import { applyMigrations, readMigrations, DEFAULT_MIGRATIONS_DIR } from './migrate.ts'
-import { createSqlStore } from './sql-store.ts'
+import { createSqlStore, schemaWarnings, type SqlClient } from './sql-store.ts'
 import type { AuditStore } from './store.ts'
 
 export interface PgliteStoreOptions {
@@ -30,9 +30,9 @@ export interface PgliteStoreOptions {
  * const store = await openPgliteStore({ dataDir: './.data' })
  */
 export async function openPgliteStore(options: PgliteStoreOptions): Promise<AuditStore & { db: PGlite }> {
-  const { PGlite } = await loadDriver('@electric-sql/pglite', 'PGlite store', () => import('@electric-sql/pglite'))
+  const { PGlite, extensions } = await loadPglite()
   if (options.dataDir.startsWith('memory://')) {
-    const db = await PGlite.create(options.dataDir, options.loadDataDir ? { loadDataDir: options.loadDataDir } : {})
+    const db = await PGlite.create(options.dataDir, { extensions, ...(options.loadDataDir ? { loadDataDir: options.loadDataDir } : {}) })
     return prepareStore(db, options, () => db.close())
   }
   const dataDir = path.resolve(options.dataDir)
@@ -59,7 +59,7 @@ export async function openPgliteStore(options: PgliteStoreOptions): Promise<Audi
     await mkdir(dir, { recursive: true, mode: 0o700 })
     // Nobody else may enter the directory from now on, whatever the modes below it.
     await chmod(dataDir, 0o700)
-    db = await PGlite.create(dir)
+    db = await PGlite.create(dir, { extensions })
     // A new database is unpacked with the modes of PGlite's template (0666), and
     // one made by an earlier version or by hand may be open too: make them private.
     // Only PGlite's own folder is walked (AUDIT_DATA_DIR may hold other things).
@@ -69,6 +69,23 @@ export async function openPgliteStore(options: PgliteStoreOptions): Promise<Audi
     await close().catch(() => {})
     throw e
   }
+}
+
+/**
+ * PGlite and the extensions every database of this store is opened with:
+ * pg_trgm, which indexes `q`. A database whose migrations made that index
+ * cannot be written without it, so anything that opens one (a test's copy
+ * of a migrated database, a tool reading a data directory) loads these.
+ *
+ * @example
+ * const { PGlite, extensions } = await loadPglite()
+ * const db = await PGlite.create({ extensions })
+ */
+export async function loadPglite(): Promise<{ PGlite: typeof PGlite; extensions: NonNullable<PGliteOptions['extensions']> }> {
+  return loadDriver('@electric-sql/pglite', 'PGlite store', async () => {
+    const [{ PGlite }, { pg_trgm }] = await Promise.all([import('@electric-sql/pglite'), import('@electric-sql/pglite/contrib/pg_trgm')])
+    return { PGlite, extensions: { pg_trgm } }
+  })
 }
 
 async function prepareStore(db: PGlite, options: PgliteStoreOptions, close: () => Promise<void>): Promise<AuditStore & { db: PGlite }> {
@@ -81,7 +98,9 @@ async function prepareStore(db: PGlite, options: PgliteStoreOptions, close: () =
     },
     await readMigrations(options.migrationsDir ?? DEFAULT_MIGRATIONS_DIR),
   )
-  const store = createSqlStore('pglite', { query: async (text, params) => (await db.query(text, params)).rows as never }, close)
+  const client: SqlClient = { query: async (text, params) => (await db.query(text, params)).rows as never }
+  const store = createSqlStore('pglite', client, close)
+  const warnings = await schemaWarnings(client)
   // PGlite has no autovacuum: refresh the planner's statistics as its
   // defaults would (after 50 + 10% of the rows changed), so that plans and
   // estimated totals follow the table as it grows.
@@ -107,7 +126,7 @@ async function prepareStore(db: PGlite, options: PgliteStoreOptions, close: () =
     await analyzeWhenDue(n)
     return n
   }
-  return Object.assign(store, { db })
+  return Object.assign(store, { db, warnings })
 }
 
 let umaskHolders = 0

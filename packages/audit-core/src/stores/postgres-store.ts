@@ -4,7 +4,7 @@ import { DEFAULT_EXPORT_CONNECTIONS, DEFAULT_READ_CONNECTIONS } from '../config.
 import { loadDriver } from './driver.ts'
 import { copyEvents, exportCsv } from './postgres-copy.ts'
 import { applyMigrations, readMigrations, DEFAULT_MIGRATIONS_DIR } from './migrate.ts'
-import { createSqlStore } from './sql-store.ts'
+import { createSqlStore, schemaWarnings } from './sql-store.ts'
 import { inIdOrder, unavailableUnlessData, type AuditStore } from './store.ts'
 
 const STORE = 'Postgres store'
@@ -123,7 +123,14 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
       await conn.end().catch(() => {})
     }
   }
-  return Object.assign(store, { pools })
+  let warnings: string[]
+  try {
+    warnings = await schemaWarnings({ query: async (text, params) => (await pools.read.query(text, params)).rows as never })
+  } catch (err) {
+    await endPools(pools)
+    throw err
+  }
+  return Object.assign(store, { pools, warnings })
 }
 
 function makePools(Pool: typeof pg.Pool, connectionString: string, options: PostgresStoreOptions): PostgresPools {

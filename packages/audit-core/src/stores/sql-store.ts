@@ -27,6 +27,23 @@ export function eventsPageSql(query: EventQuery): { text: string; params: unknow
   return { text: `select ${page} as events, ${total} as total`, params }
 }
 
+/** The store's warning when `q` has no trigram index (the server lacks pg_trgm, or the migrating role could not create it). */
+export const NO_SEARCH_INDEX_WARNING =
+  'q (text search) has no trigram index: pg_trgm is not available to this database, so each search reads every event in its date range. ' +
+  'Install PostgreSQL\'s contrib package (pg_trgm), then run: select audit_private.audit_events_search_index();'
+
+/**
+ * What a store opened on this database should say at start-up (see
+ * {@link AuditStore.warnings}), read from the schema after migrating.
+ *
+ * @example
+ * store.warnings = await schemaWarnings(client)
+ */
+export async function schemaWarnings(client: SqlClient): Promise<string[]> {
+  const [r] = await client.query<{ ok: boolean }>("select to_regclass('public.audit_events_search_trgm_idx') is not null as ok", [])
+  return r?.ok ? [] : [NO_SEARCH_INDEX_WARNING]
+}
+
 /**
  * A store over a direct SQL connection (node-postgres or PGlite): it calls the
  * migration's functions with JSON arguments, exactly as the supabase store

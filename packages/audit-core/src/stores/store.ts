@@ -54,6 +54,12 @@ export interface AuditStore {
    * Implement it with `isDataSqlState(err.code)`, the one classifier.
    */
   isDataError(err: unknown): boolean
+  /**
+   * What the operator should hear once, when the store opens: something this
+   * database lacks and what it costs (a server without pg_trgm searches `q`
+   * without an index). Empty or absent when there is nothing to say.
+   */
+  readonly warnings?: readonly string[]
   /** Releases connections; the store is unusable afterwards. */
   close(): Promise<void>
   /** The trail's checkpoints, signatures and erasure (the audit_trail_* and audit_erase_event functions); every store here has it, test doubles may not. */
