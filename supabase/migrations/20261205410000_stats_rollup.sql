@@ -1,0 +1,329 @@
+-- /stats in time that does not grow with the rows, and still exact.
+--
+-- audit_private.event_counts holds, for each UTC hour and each combination
+-- of result, severity, source, operation_type and tenant_id that occurs in
+-- it, how many events there are. Statement-level triggers keep it in the
+-- transaction that inserts or deletes the events (from the statement's
+-- transition table: one grouped upsert per statement), so a reader sees the
+-- counts of exactly the rows its snapshot sees: no lag, no drift. The rows
+-- present when this file runs are counted once, under a lock that holds
+-- writers back until the file commits.
+--
+-- public.audit_stats answers from it when every filter is on one of those
+-- columns (start_date, end_date, result, severity, source, operation_type,
+-- with `*` patterns too, tenant_id, and `not.` on the five columns): the
+-- whole hours of the range from the rollup, the part-hours at its two ends
+-- from the events themselves (the timestamp index), both read in one
+-- statement. The filters on the columns are the WHERE builder's own text,
+-- applied to the rollup's columns of the same names and types, so a value
+-- matches there exactly when it matches an event. Any other filter (q,
+-- operator, actor_type, resource, request_id, extra) counts the events as
+-- before.
+--
+-- Writers: every insert statement upserts the rows of its hours and facets
+-- in key order, so two statements lock them in the same order (no
+-- deadlock). The triggers are named to fire after the trail's (triggers on
+-- one event fire in name order): the trail's head row already serialises
+-- writing statements until commit, and taking it first keeps the hot rollup
+-- rows out of the time a statement waits for it.
+--
+-- Every statement may run again with no change.
+
+create schema if not exists audit_private;
+
+create table if not exists audit_private.event_counts (
+  hour timestamptz not null,
+  result varchar(20),
+  severity varchar(10),
+  source varchar(50),
+  operation_type varchar(100),
+  tenant_id varchar(255),
+  n bigint not null,
+  constraint event_counts_key unique nulls not distinct (hour, result, severity, source, operation_type, tenant_id)
+);
+
+comment on table audit_private.event_counts is
+  'How many events public.audit_events holds per UTC hour and combination of result, severity, source, operation_type and tenant_id; kept by triggers in the writing transaction. Read by public.audit_stats.';
+
+-- The statement(s) that add (p_sign 1) or subtract (p_sign -1) the rows of
+-- p_rows to the counts: p_rows names a relation with the events' columns,
+-- a trigger's transition table or a table (a partition about to be
+-- dropped). For `execute`: a transition table is visible only to the
+-- trigger's own function, so the triggers execute this text themselves;
+-- other callers use audit_private.rollup_add. Subtracting deletes the rows
+-- that reach 0.
+create or replace function audit_private.rollup_sql(p_rows text, p_sign integer) returns text
+language plpgsql immutable
+set search_path = ''
+as $$
+begin
+  if p_sign is null or p_sign not in (1, -1) then
+    raise exception 'rollup_sql: p_sign is 1 or -1' using errcode = 'invalid_parameter_value';
+  end if;
+  return format($q$
+    insert into audit_private.event_counts as c (hour, result, severity, source, operation_type, tenant_id, n)
+    select pg_catalog.date_trunc('hour', r."timestamp", 'UTC'), r.result, r.severity, r.source, r.operation_type, r.tenant_id,
+           %2$s * pg_catalog.count(*)
+    from %1$s r
+    group by 1, 2, 3, 4, 5, 6
+    order by 1, 2, 3, 4, 5, 6
+    on conflict (hour, result, severity, source, operation_type, tenant_id) do update set n = c.n + excluded.n$q$,
+    p_rows, p_sign)
+  || case when p_sign < 0 then format($q$;
+    delete from audit_private.event_counts c
+    where c.n = 0
+      and c.hour in (select pg_catalog.date_trunc('hour', r."timestamp", 'UTC') from %1$s r)$q$, p_rows)
+     else '' end;
+end $$;
+
+-- Adds (1) or subtracts (-1) the events of a table to the counts, in the
+-- caller's transaction: before a partition of events is dropped or
+-- detached as a whole (which fires no delete trigger), subtract it.
+create or replace function audit_private.rollup_add(p_rows text, p_sign integer) returns void
+language plpgsql volatile security definer
+set search_path = ''
+as $$
+begin
+  execute audit_private.rollup_sql(p_rows::regclass::text, p_sign);
+end $$;
+
+-- Counts every event again from scratch (what this file does the first
+-- time; for a table made anew, e.g. when its rows move to another).
+create or replace function audit_private.rollup_rebuild() returns void
+language plpgsql volatile security definer
+set search_path = ''
+as $$
+begin
+  lock table public.audit_events in share row exclusive mode;
+  delete from audit_private.event_counts;
+  perform audit_private.rollup_add('public.audit_events', 1);
+end $$;
+
+create or replace function audit_private.rollup_after_insert() returns trigger
+language plpgsql security definer
+set search_path = ''
+as $$
+begin
+  execute audit_private.rollup_sql('new_rows', 1);
+  return null;
+end $$;
+
+create or replace function audit_private.rollup_after_delete() returns trigger
+language plpgsql security definer
+set search_path = ''
+as $$
+begin
+  execute audit_private.rollup_sql('old_rows', -1);
+  return null;
+end $$;
+
+-- Made once, with the first count (a re-run finds them and counts nothing twice).
+do $$
+begin
+  if not exists (select 1 from pg_catalog.pg_trigger
+                 where tgrelid = 'public.audit_events'::regclass and tgname = 'audit_events_volume_insert') then
+    perform audit_private.rollup_rebuild();
+    create trigger audit_events_volume_insert
+      after insert on public.audit_events
+      referencing new table as new_rows
+      for each statement execute function audit_private.rollup_after_insert();
+    create trigger audit_events_volume_delete
+      after delete on public.audit_events
+      referencing old table as old_rows
+      for each statement execute function audit_private.rollup_after_delete();
+  end if;
+end $$;
+
+-- Whether the rollup can answer these filters: every key one of its
+-- columns, the range, or one the WHERE builder ignores (an empty q).
+create or replace function audit_private.rollup_covers(p_filters jsonb) returns boolean
+language plpgsql immutable
+set search_path = ''
+as $$
+declare
+  k text;
+  v jsonb;
+begin
+  if p_filters is null then
+    return true;
+  end if;
+  if jsonb_typeof(p_filters) <> 'object' then
+    return false;
+  end if;
+  for k, v in select key, value from pg_catalog.jsonb_each(p_filters) loop
+    if k in ('result', 'severity', 'source', 'operation_type', 'tenant_id') then
+      continue;
+    elsif k in ('start_date', 'end_date') then
+      if jsonb_typeof(v) <> 'string' then
+        return false;
+      end if;
+    elsif k = 'q' then
+      if coalesce(p_filters ->> 'q', '') <> '' then
+        return false;
+      end if;
+    elsif k = 'not' then
+      if jsonb_typeof(v) = 'object' then
+        if exists (select 1 from pg_catalog.jsonb_object_keys(v) as nk
+                   where nk not in ('result', 'severity', 'source', 'operation_type', 'tenant_id')) then
+          return false;
+        end if;
+      elsif jsonb_typeof(v) <> 'null' then
+        return false;
+      end if;
+    else
+      return false;
+    end if;
+  end loop;
+  return true;
+end $$;
+
+create or replace function public.audit_stats(
+  p_filters jsonb default '{}'::jsonb,
+  p_bucket text default 'hour',
+  p_group_by text default null
+) returns jsonb
+language plpgsql stable
+set search_path = ''
+as $$
+declare
+  where_sql text := audit_private.audit_events_where(p_filters);
+  unit text := case when p_bucket = 'day' then 'day' else 'hour' end;
+  keys text[];
+  k text;
+  cols text;
+  obj text;
+  ord text;
+  out jsonb;
+  groups jsonb;
+  s timestamptz;
+  e timestamptz;
+  h1 timestamptz := '-infinity';
+  h2 timestamptz := 'infinity';
+  src text;
+  agg text := 'count(*)';
+begin
+  if p_group_by is not null then
+    keys := string_to_array(p_group_by, ',');
+    foreach k in array keys loop
+      if k !~ '^[A-Za-z0-9_.:-]{1,100}$' then
+        raise exception 'invalid extra_info key: %', k using errcode = 'invalid_parameter_value';
+      end if;
+    end loop;
+    if cardinality(keys) > 10 then
+      raise exception 'group_by takes at most 10 keys' using errcode = 'invalid_parameter_value';
+    end if;
+  end if;
+  -- the rows to count: the events, or (filters the rollup covers) the
+  -- rollup's whole hours [h1, h2) and the events of the part-hours before
+  -- and after them
+  src := format($q$select result, operation_type, source, severity, "timestamp" at time zone 'UTC' as t
+                   from public.audit_events where %s$q$, where_sql);
+  if audit_private.rollup_covers(p_filters) then
+    s := (p_filters ->> 'start_date')::timestamptz;
+    e := (p_filters ->> 'end_date')::timestamptz;
+    if s is not null then
+      h1 := date_trunc('hour', s, 'UTC');
+      if h1 < s then
+        h1 := h1 + interval '1 hour';
+      end if;
+    end if;
+    if e is not null then
+      -- end_date is inclusive: the hour that ends right after it is whole
+      h2 := date_trunc('hour', e + interval '1 microsecond', 'UTC');
+    end if;
+    if h1 < h2 then
+      agg := 'sum(n)::bigint';
+      src := format($q$select result, operation_type, source, severity, hour at time zone 'UTC' as t, n
+                       from audit_private.event_counts
+                       where hour >= %L::timestamptz and hour < %L::timestamptz and %s$q$,
+                    h1, h2, audit_private.audit_events_where(p_filters - 'start_date' - 'end_date' - 'q'));
+      if s is not null then
+        src := src || format($q$ union all
+          select result, operation_type, source, severity, date_trunc('hour', "timestamp" at time zone 'UTC'), count(*)
+          from public.audit_events where %s and "timestamp" < %L::timestamptz
+          group by 1, 2, 3, 4, 5$q$, where_sql, h1);
+      end if;
+      if e is not null then
+        src := src || format($q$ union all
+          select result, operation_type, source, severity, date_trunc('hour', "timestamp" at time zone 'UTC'), count(*)
+          from public.audit_events where %s and "timestamp" >= %L::timestamptz
+          group by 1, 2, 3, 4, 5$q$, where_sql, h2);
+      end if;
+    end if;
+  end if;
+  execute format($q$
+    with g as (
+      select result, operation_type, source, severity,
+             date_trunc(%L, t) as bucket,
+             grouping(result, operation_type, source, severity, date_trunc(%L, t)) as gid,
+             %s as n
+      from (%s) s
+      group by grouping sets ((result), (operation_type), (source), (severity),
+                              (date_trunc(%L, t), result), ())
+    )
+    select jsonb_build_object(
+      'total', coalesce((select n from g where gid = 31), 0),
+      'by_result', coalesce((select jsonb_object_agg(result, n) from g where gid = 15), '{}'::jsonb),
+      'by_operation_type', coalesce((select jsonb_object_agg(operation_type, n) from g where gid = 23), '{}'::jsonb),
+      'by_source', coalesce((select jsonb_object_agg(source, n) from g where gid = 27), '{}'::jsonb),
+      'by_severity', coalesce((select jsonb_object_agg(severity, n) from g where gid = 29), '{}'::jsonb),
+      'histogram', jsonb_build_object('bucket', %L, 'points', coalesce((
+        select jsonb_agg(jsonb_build_object(
+                 'start', to_char(bucket, 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
+                 'success', coalesce(s, 0), 'failure', coalesce(f, 0), 'warning', coalesce(w, 0)) order by bucket)
+        from (
+          select bucket,
+                 sum(n) filter (where result = 'success') as s,
+                 sum(n) filter (where result = 'failure') as f,
+                 sum(n) filter (where result = 'warning') as w
+          from g where gid = 14 group by bucket
+        ) h), '[]'::jsonb))
+    )$q$, unit, unit, agg, src, unit, unit) into out;
+  if cardinality(keys) = 1 then
+    execute format($q$
+      select coalesce(jsonb_agg(jsonb_build_object('value', v, 'count', n) order by n desc, v), '[]'::jsonb)
+      from (
+        select extra_info ->> %L as v, count(*) as n
+        from public.audit_events
+        where %s and extra_info ? %L
+        group by 1 order by 2 desc, 1 limit 50
+      ) t$q$, keys[1], where_sql, keys[1]) into groups;
+    out := out || jsonb_build_object('groups', groups);
+  elsif cardinality(keys) > 1 then
+    -- several keys: their combinations, over the rows that have at least one
+    -- of them (a missing key is null in its combination)
+    select string_agg(format('extra_info ->> %L as v%s', key, i), ', ' order by i),
+           string_agg(format('%L, v%s', key, i), ', ' order by i),
+           string_agg(format('v%s', i), ', ' order by i)
+      into cols, obj, ord
+      from unnest(keys) with ordinality as u(key, i);
+    execute format($q$
+      select coalesce(jsonb_agg(jsonb_build_object('values', jsonb_build_object(%s), 'count', n) order by n desc, %s), '[]'::jsonb)
+      from (
+        select %s, count(*) as n
+        from public.audit_events
+        where %s and extra_info ?| %L::text[]
+        group by %s order by n desc, %s limit 50
+      ) t$q$, obj, ord, cols, where_sql, keys, ord, ord) into groups;
+    out := out || jsonb_build_object('groups', groups);
+  end if;
+  return out;
+end $$;
+
+revoke all on audit_private.event_counts from public, anon, authenticated;
+grant select on audit_private.event_counts to service_role;
+revoke all on function audit_private.rollup_sql(text, integer) from public, anon, authenticated;
+revoke all on function audit_private.rollup_add(text, integer) from public, anon, authenticated;
+revoke all on function audit_private.rollup_rebuild() from public, anon, authenticated;
+revoke all on function audit_private.rollup_after_insert() from public, anon, authenticated;
+revoke all on function audit_private.rollup_after_delete() from public, anon, authenticated;
+revoke all on function audit_private.rollup_covers(jsonb) from public, anon, authenticated;
+revoke all on function public.audit_stats(jsonb, text, text) from public, anon, authenticated;
+grant execute on function audit_private.rollup_sql(text, integer) to service_role;
+grant execute on function audit_private.rollup_after_insert() to service_role;
+grant execute on function audit_private.rollup_after_delete() to service_role;
+grant execute on function audit_private.rollup_covers(jsonb) to service_role;
+grant execute on function public.audit_stats(jsonb, text, text) to service_role;
+
+comment on function public.audit_stats(jsonb, text, text) is
+  'Counts of matching events by result, operation_type, source and severity, a histogram (p_bucket hour or day, UTC), and with p_group_by (extra_info keys, comma-separated) the 50 most frequent values or combinations. Filters only on the range, result, severity, source, operation_type and tenant_id are answered from the hourly counts (exact).';
