@@ -149,15 +149,19 @@ async function expected(sql: Sql, c: Case): Promise<EventStats> {
   }
 }
 
-/** Rows where the rollup and a fresh group-by of the events differ (none when it is exact). */
-const ROLLUP_DIFF = `
-  with fresh as (
-    select date_trunc('hour', "timestamp", 'UTC') as hour, result, severity, source, operation_type, tenant_id, count(*) as n
-    from public.audit_events group by 1, 2, 3, 4, 5, 6),
-  kept as (select hour, result, severity, source, operation_type, tenant_id, n from audit_private.event_counts)
-  select 'counted' as side, * from (select * from fresh except all select * from kept) a
-  union all
-  select 'kept', * from (select * from kept except all select * from fresh) b`
+/** Rows where the hourly or daily counts and a fresh group-by of the events differ (none when they are exact). */
+const ROLLUP_DIFF = ['hour', 'day']
+  .map((unit) => {
+    const table = unit === 'hour' ? 'event_counts' : 'event_counts_daily'
+    return `(with fresh as (
+      select date_trunc('${unit}', "timestamp", 'UTC') as at, result, severity, source, operation_type, tenant_id, count(*) as n
+      from public.audit_events group by 1, 2, 3, 4, 5, 6),
+    kept as (select ${unit} as at, result, severity, source, operation_type, tenant_id, n from audit_private.${table})
+    select '${unit} counted' as side, * from (select * from fresh except all select * from kept) a
+    union all
+    select '${unit} kept', * from (select * from kept except all select * from fresh) b)`
+  })
+  .join(' union all ')
 
 for (const [engine, open] of storeEngines()) {
   describe(`/stats from the hourly counts equals count(*): ${engine}`, () => {

@@ -2,30 +2,37 @@
 --
 -- audit_private.event_counts holds, for each UTC hour and each combination
 -- of result, severity, source, operation_type and tenant_id that occurs in
--- it, how many events there are. Statement-level triggers keep it in the
--- transaction that inserts or deletes the events (from the statement's
--- transition table: one grouped upsert per statement), so a reader sees the
--- counts of exactly the rows its snapshot sees: no lag, no drift. The rows
--- present when this file runs are counted once, under a lock that holds
--- writers back until the file commits.
+-- it, how many events there are; audit_private.event_counts_daily the same
+-- by UTC day. Statement-level triggers keep both in the transaction that
+-- inserts or deletes the events (from the statement's transition table: one
+-- grouped upsert per table and statement), so a reader sees the counts of
+-- exactly the rows its snapshot sees: no lag, no drift. The rows present
+-- when this file runs are counted once, under a lock that holds writers
+-- back until the file commits.
 --
--- public.audit_stats answers from it when every filter is on one of those
+-- public.audit_stats answers from them when every filter is on one of those
 -- columns (start_date, end_date, result, severity, source, operation_type,
--- with `*` patterns too, tenant_id, and `not.` on the five columns): the
--- whole hours of the range from the rollup, the part-hours at its two ends
--- from the events themselves (the timestamp index), both read in one
--- statement. The filters on the columns are the WHERE builder's own text,
--- applied to the rollup's columns of the same names and types, so a value
--- matches there exactly when it matches an event. Any other filter (q,
--- operator, actor_type, resource, request_id, extra) counts the events as
--- before.
+-- with `*` patterns too, tenant_id, and `not.` on the five columns): whole
+-- days from the daily counts (day buckets), whole hours from the hourly
+-- ones, the part-hours at the range's two ends from the events themselves
+-- (the timestamp index), all read in one statement. The filters on the
+-- columns are the WHERE builder's own text, applied to the counts' columns
+-- of the same names and types, so a value matches there exactly when it
+-- matches an event. Any other filter (q, operator, actor_type, resource,
+-- request_id, extra) counts the events as before. Measured at 1 M and 10 M
+-- rows over 90 days (2 cores, Postgres 15): 7 and 30 days, p95 11-21 ms at
+-- both sizes, from 0.3-2.0 s at 1 M and 4.0-11.4 s at 10 M; from hourly
+-- counts alone 30 days took 90 ms (~47,000 rows to add up).
 --
--- Writers: every insert statement upserts the rows of its hours and facets
--- in key order, so two statements lock them in the same order (no
--- deadlock). The triggers are named to fire after the trail's (triggers on
--- one event fire in name order): the trail's head row already serialises
--- writing statements until commit, and taking it first keeps the hot rollup
--- rows out of the time a statement waits for it.
+-- Writers: every statement upserts its rows in key order (hours, then
+-- days), so two statements lock them in the same order (no deadlock). The
+-- triggers are named to fire after the trail's (triggers on one event fire
+-- in name order): the trail's head row already serialises writing
+-- statements until commit, and the hot rows of the current hour would
+-- otherwise be held while a statement waits for it (4 writers of
+-- 1000-event COPY batches: 0.63 of the rate without the counts when after
+-- the trail, 0.51 before it). Each statement leaves a dead version of the
+-- hot rows: the tables are vacuumed after a few thousand.
 --
 -- Every statement may run again with no change.
 
@@ -42,8 +49,28 @@ create table if not exists audit_private.event_counts (
   constraint event_counts_key unique nulls not distinct (hour, result, severity, source, operation_type, tenant_id)
 );
 
+-- The same by UTC day, for ranges of days: 30 days are ~700 hours of
+-- combinations to add up (90 ms at 66 combinations an hour), or 30 days.
+create table if not exists audit_private.event_counts_daily (
+  day timestamptz not null,
+  result varchar(20),
+  severity varchar(10),
+  source varchar(50),
+  operation_type varchar(100),
+  tenant_id varchar(255),
+  n bigint not null,
+  constraint event_counts_daily_key unique nulls not distinct (day, result, severity, source, operation_type, tenant_id)
+);
+
+alter table audit_private.event_counts
+  set (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 5000);
+alter table audit_private.event_counts_daily
+  set (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 5000);
+
 comment on table audit_private.event_counts is
   'How many events public.audit_events holds per UTC hour and combination of result, severity, source, operation_type and tenant_id; kept by triggers in the writing transaction. Read by public.audit_stats.';
+comment on table audit_private.event_counts_daily is
+  'audit_private.event_counts by UTC day.';
 
 -- The statement(s) that add (p_sign 1) or subtract (p_sign -1) the rows of
 -- p_rows to the counts: p_rows names a relation with the events' columns,
@@ -56,24 +83,34 @@ create or replace function audit_private.rollup_sql(p_rows text, p_sign integer)
 language plpgsql immutable
 set search_path = ''
 as $$
+declare
+  out text[] := array[]::text[];
+  t text;
+  col text;
 begin
   if p_sign is null or p_sign not in (1, -1) then
     raise exception 'rollup_sql: p_sign is 1 or -1' using errcode = 'invalid_parameter_value';
   end if;
-  return format($q$
-    insert into audit_private.event_counts as c (hour, result, severity, source, operation_type, tenant_id, n)
-    select pg_catalog.date_trunc('hour', r."timestamp", 'UTC'), r.result, r.severity, r.source, r.operation_type, r.tenant_id,
-           %2$s * pg_catalog.count(*)
-    from %1$s r
+  -- hours first, then days: every statement locks in the same order
+  foreach t in array array['event_counts', 'event_counts_daily'] loop
+    col := case t when 'event_counts' then 'hour' else 'day' end;
+    out := out || format($q$
+    insert into audit_private.%1$I as c (%2$I, result, severity, source, operation_type, tenant_id, n)
+    select pg_catalog.date_trunc(%2$L, r."timestamp", 'UTC'), r.result, r.severity, r.source, r.operation_type, r.tenant_id,
+           %4$s * pg_catalog.count(*)
+    from %3$s r
     group by 1, 2, 3, 4, 5, 6
     order by 1, 2, 3, 4, 5, 6
-    on conflict (hour, result, severity, source, operation_type, tenant_id) do update set n = c.n + excluded.n$q$,
-    p_rows, p_sign)
-  || case when p_sign < 0 then format($q$;
-    delete from audit_private.event_counts c
+    on conflict (%2$I, result, severity, source, operation_type, tenant_id) do update set n = c.n + excluded.n$q$,
+      t, col, p_rows, p_sign);
+    if p_sign < 0 then
+      out := out || format($q$
+    delete from audit_private.%1$I c
     where c.n = 0
-      and c.hour in (select pg_catalog.date_trunc('hour', r."timestamp", 'UTC') from %1$s r)$q$, p_rows)
-     else '' end;
+      and c.%2$I in (select pg_catalog.date_trunc(%2$L, r."timestamp", 'UTC') from %3$s r)$q$, t, col, p_rows);
+    end if;
+  end loop;
+  return array_to_string(out, ';');
 end $$;
 
 -- Adds (1) or subtracts (-1) the events of a table to the counts, in the
@@ -96,6 +133,7 @@ as $$
 begin
   lock table public.audit_events in share row exclusive mode;
   delete from audit_private.event_counts;
+  delete from audit_private.event_counts_daily;
   perform audit_private.rollup_add('public.audit_events', 1);
 end $$;
 
@@ -199,6 +237,9 @@ declare
   e timestamptz;
   h1 timestamptz := '-infinity';
   h2 timestamptz := 'infinity';
+  d1 timestamptz;
+  d2 timestamptz;
+  facets text;
   src text;
   agg text := 'count(*)';
 begin
@@ -214,8 +255,8 @@ begin
     end if;
   end if;
   -- the rows to count: the events, or (filters the rollup covers) the
-  -- rollup's whole hours [h1, h2) and the events of the part-hours before
-  -- and after them
+  -- counts of the whole hours [h1, h2) and the events of the part-hours
+  -- before and after them
   src := format($q$select result, operation_type, source, severity, "timestamp" at time zone 'UTC' as t
                    from public.audit_events where %s$q$, where_sql);
   if audit_private.rollup_covers(p_filters) then
@@ -233,10 +274,37 @@ begin
     end if;
     if h1 < h2 then
       agg := 'sum(n)::bigint';
+      facets := audit_private.audit_events_where(p_filters - 'start_date' - 'end_date' - 'q');
+      -- day buckets: the whole days [d1, d2) from the daily counts, the
+      -- hours around them from the hourly ones
+      d1 := h2;
+      d2 := h2;
+      if unit = 'day' then
+        d1 := date_trunc('day', h1, 'UTC');
+        if d1 < h1 then
+          d1 := d1 + interval '1 day';
+        end if;
+        d2 := date_trunc('day', h2, 'UTC');
+        if d1 >= d2 then
+          d1 := h2;
+          d2 := h2;
+        end if;
+      end if;
       src := format($q$select result, operation_type, source, severity, hour at time zone 'UTC' as t, n
                        from audit_private.event_counts
-                       where hour >= %L::timestamptz and hour < %L::timestamptz and %s$q$,
-                    h1, h2, audit_private.audit_events_where(p_filters - 'start_date' - 'end_date' - 'q'));
+                       where hour >= %L::timestamptz and hour < %L::timestamptz and %s$q$, h1, d1, facets);
+      if d1 < d2 then
+        src := src || format($q$ union all
+          select result, operation_type, source, severity, day at time zone 'UTC', n
+          from audit_private.event_counts_daily
+          where day >= %L::timestamptz and day < %L::timestamptz and %s$q$, d1, d2, facets);
+      end if;
+      if d2 < h2 then
+        src := src || format($q$ union all
+          select result, operation_type, source, severity, hour at time zone 'UTC', n
+          from audit_private.event_counts
+          where hour >= %L::timestamptz and hour < %L::timestamptz and %s$q$, d2, h2, facets);
+      end if;
       if s is not null then
         src := src || format($q$ union all
           select result, operation_type, source, severity, date_trunc('hour', "timestamp" at time zone 'UTC'), count(*)
@@ -311,7 +379,9 @@ begin
 end $$;
 
 revoke all on audit_private.event_counts from public, anon, authenticated;
+revoke all on audit_private.event_counts_daily from public, anon, authenticated;
 grant select on audit_private.event_counts to service_role;
+grant select on audit_private.event_counts_daily to service_role;
 revoke all on function audit_private.rollup_sql(text, integer) from public, anon, authenticated;
 revoke all on function audit_private.rollup_add(text, integer) from public, anon, authenticated;
 revoke all on function audit_private.rollup_rebuild() from public, anon, authenticated;
