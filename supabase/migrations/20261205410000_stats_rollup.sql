@@ -242,6 +242,9 @@ declare
   facets text;
   src text;
   agg text := 'count(*)';
+  keep text := 'true';
+  less_before boolean := false;
+  less_after boolean := false;
 begin
   if p_group_by is not null then
     keys := string_to_array(p_group_by, ',');
@@ -254,26 +257,39 @@ begin
       raise exception 'group_by takes at most 10 keys' using errcode = 'invalid_parameter_value';
     end if;
   end if;
-  -- the rows to count: the events, or (filters the rollup covers) the
-  -- counts of the whole hours [h1, h2) and the events of the part-hours
-  -- before and after them
+  -- the rows to count: the events, or (filters the counts cover) the counts
+  -- of the hours [h1, h2) with the events of the part-hours around them
+  -- added or subtracted
   src := format($q$select result, operation_type, source, severity, "timestamp" at time zone 'UTC' as t
                    from public.audit_events where %s$q$, where_sql);
   if audit_private.rollup_covers(p_filters) then
     s := (p_filters ->> 'start_date')::timestamptz;
     e := (p_filters ->> 'end_date')::timestamptz;
+    -- a part-hour at an end: its events are counted, or when they are more
+    -- than half of the hour the whole hour is taken from the counts and the
+    -- events of the other part subtracted (at most half an hour of events)
     if s is not null then
       h1 := date_trunc('hour', s, 'UTC');
       if h1 < s then
-        h1 := h1 + interval '1 hour';
+        if s - h1 <= interval '30 minutes' then
+          less_before := true;
+        else
+          h1 := h1 + interval '1 hour';
+        end if;
       end if;
     end if;
     if e is not null then
       -- end_date is inclusive: the hour that ends right after it is whole
       h2 := date_trunc('hour', e + interval '1 microsecond', 'UTC');
+      if isfinite(e) and e + interval '1 microsecond' - h2 > interval '30 minutes' then
+        h2 := h2 + interval '1 hour';
+        less_after := true;
+      end if;
     end if;
     if h1 < h2 then
       agg := 'sum(n)::bigint';
+      -- what was subtracted may leave a value or a bucket with no event
+      keep := 'sum(n) <> 0';
       facets := audit_private.audit_events_where(p_filters - 'start_date' - 'end_date' - 'q');
       -- day buckets: the whole days [d1, d2) from the daily counts, the
       -- hours around them from the hourly ones
@@ -305,13 +321,23 @@ begin
           from audit_private.event_counts
           where hour >= %L::timestamptz and hour < %L::timestamptz and %s$q$, d2, h2, facets);
       end if;
-      if s is not null then
+      if less_before then
+        src := src || format($q$ union all
+          select result, operation_type, source, severity, date_trunc('hour', "timestamp" at time zone 'UTC'), -count(*)
+          from public.audit_events where %s and "timestamp" >= %L::timestamptz and "timestamp" < %L::timestamptz
+          group by 1, 2, 3, 4, 5$q$, facets, h1, s);
+      elsif s is not null then
         src := src || format($q$ union all
           select result, operation_type, source, severity, date_trunc('hour', "timestamp" at time zone 'UTC'), count(*)
           from public.audit_events where %s and "timestamp" < %L::timestamptz
           group by 1, 2, 3, 4, 5$q$, where_sql, h1);
       end if;
-      if e is not null then
+      if less_after then
+        src := src || format($q$ union all
+          select result, operation_type, source, severity, date_trunc('hour', "timestamp" at time zone 'UTC'), -count(*)
+          from public.audit_events where %s and "timestamp" > %L::timestamptz and "timestamp" < %L::timestamptz
+          group by 1, 2, 3, 4, 5$q$, facets, e, h2);
+      elsif e is not null then
         src := src || format($q$ union all
           select result, operation_type, source, severity, date_trunc('hour', "timestamp" at time zone 'UTC'), count(*)
           from public.audit_events where %s and "timestamp" >= %L::timestamptz
@@ -328,6 +354,7 @@ begin
       from (%s) s
       group by grouping sets ((result), (operation_type), (source), (severity),
                               (date_trunc(%L, t), result), ())
+      having %s
     )
     select jsonb_build_object(
       'total', coalesce((select n from g where gid = 31), 0),
@@ -346,7 +373,7 @@ begin
                  sum(n) filter (where result = 'warning') as w
           from g where gid = 14 group by bucket
         ) h), '[]'::jsonb))
-    )$q$, unit, unit, agg, src, unit, unit) into out;
+    )$q$, unit, unit, agg, src, unit, keep, unit) into out;
   if cardinality(keys) = 1 then
     execute format($q$
       select coalesce(jsonb_agg(jsonb_build_object('value', v, 'count', n) order by n desc, v), '[]'::jsonb)
