@@ -32,8 +32,8 @@
 -- in name order): the trail's head row already serialises writing
 -- statements until commit, and the hot rows of the current hour would
 -- otherwise be held while a statement waits for it (4 writers of
--- 1000-event COPY batches: 0.63 of the rate without the counts when after
--- the trail, 0.51 before it). Each statement leaves a dead version of the
+-- 1000-event COPY batches, one run each under the same load: 0.63 of the
+-- rate without the counts when after the trail, 0.51 before it). Each statement leaves a dead version of the
 -- hot rows: the tables are vacuumed after a few thousand.
 --
 -- Every statement may run again with no change.
