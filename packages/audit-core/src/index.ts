@@ -40,7 +40,7 @@ export type { EventFilters, EventPage, EventQuery, EventStats, HistogramBucket, 
 // Stores
 export { openStore } from './stores/open-store.ts'
 export { deleteInChunks } from './stores/store.ts'
-export type { AuditStore, StoreKind, TrailStore } from './stores/store.ts'
+export type { AuditStore, PartitionDrop, PartitioningStatus, StoreKind, TrailStore } from './stores/store.ts'
 
 // Exports
 export { CSV_HEADER, eventsToCsv, eventsToNdjson, jsonbText } from './csv.ts'
