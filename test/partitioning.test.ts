@@ -167,6 +167,9 @@ describe.runIf(onServer)('audit_events partitioned by day (pg_partman) on the Po
     const wholeDays = new Set(old.filter((r) => Date.parse(r.timestamp) < Date.parse(utcDay(cutoff))).map((r) => utcDay(Date.parse(r.timestamp))))
     const report = await runRetention(store, t.audit, parseRetention('5'), now)
     expect(report.total).toBe(old.length)
+    await t.audit.flush()
+    const [event] = (await t.store.queryEvents({ filters: { operation_type: ['audit_retention'] }, limit: 1, withTotal: false })).events
+    expect(event?.extra_info?.partitions_dropped).toEqual(expect.arrayContaining([...wholeDays].map((d) => `public.audit_events_p${d.replace(/-/g, '_')}`)))
     const left = await partitionOf()
     for (const d of wholeDays) expect(left[`audit_events_p${d.replace(/-/g, '_')}`]).toBeUndefined()
     expect(wholeDays.size).toBeGreaterThanOrEqual(4)
