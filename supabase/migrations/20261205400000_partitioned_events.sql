@@ -371,15 +371,16 @@ begin
   return public.audit_partitioning();
 end $$;
 
--- Retention by partition: drops, oldest first, every partition whose rows
--- are all older than p_before (its upper bound is at or before it), never
--- the default partition. Before a partition goes, its rows are recorded in
+-- Retention by partition: drops, oldest first, at most p_max partitions
+-- whose rows are all older than p_before (their upper bound is at or before
+-- it), never the default partition; the caller calls again until none is
+-- left, so each partition is its own short transaction. Before a partition goes, its rows are recorded in
 -- the trail as a delete of those rows would be (delete checkpoints of at
 -- most 5,000 rows, their leaves with erased fields' commitments, the
 -- reason), and, where a rollup is kept (audit_private.rollup_add), taken
 -- out of it. Returns {"partitions": [names], "deleted": {severity: n},
 -- "total": n}. Unpartitioned: drops nothing.
-create or replace function public.audit_drop_partitions(p_before timestamptz, p_reason text)
+create or replace function public.audit_drop_partitions(p_before timestamptz, p_reason text, p_max integer default 1)
 returns jsonb
 language plpgsql volatile security definer
 set search_path = ''
@@ -399,7 +400,8 @@ begin
   if p_before is null or coalesce(p_reason, '') = '' then
     raise exception 'audit_drop_partitions needs a cut-off and a reason' using errcode = 'invalid_parameter_value';
   end if;
-  for p in select relid from audit_private.event_partitions() where not is_default and upper_bound <= p_before loop
+  for p in select relid from audit_private.event_partitions() where not is_default and upper_bound <= p_before
+           order by upper_bound limit greatest(coalesce(p_max, 1), 1) loop
     -- no row may arrive in it between the trail's record and the drop
     execute pg_catalog.format('lock table %s in share mode', p.relid);
     execute pg_catalog.format('select coalesce(pg_catalog.jsonb_object_agg(coalesce(severity, %L), n), %L::jsonb) from (select severity, count(*) as n from %s group by 1) s',
@@ -524,14 +526,14 @@ end $$;
 
 revoke all on function public.audit_partitioning() from public, anon, authenticated;
 revoke all on function public.audit_partition_maintenance() from public, anon, authenticated;
-revoke all on function public.audit_drop_partitions(timestamptz, text) from public, anon, authenticated;
+revoke all on function public.audit_drop_partitions(timestamptz, text, integer) from public, anon, authenticated;
 revoke all on function public.audit_insert_events(json) from public, anon, authenticated;
 revoke all on function public.audit_get_event(uuid) from public, anon, authenticated;
 revoke all on function public.audit_query_events(jsonb, integer, integer, text, uuid) from public, anon, authenticated;
 revoke all on function public.audit_delete_events(jsonb, integer) from public, anon, authenticated;
 grant execute on function public.audit_partitioning() to service_role;
 grant execute on function public.audit_partition_maintenance() to service_role;
-grant execute on function public.audit_drop_partitions(timestamptz, text) to service_role;
+grant execute on function public.audit_drop_partitions(timestamptz, text, integer) to service_role;
 grant execute on function public.audit_insert_events(json) to service_role;
 grant execute on function public.audit_get_event(uuid) to service_role;
 grant execute on function public.audit_query_events(jsonb, integer, integer, text, uuid) to service_role;
@@ -541,8 +543,8 @@ comment on function public.audit_partitioning() is
   'Whether audit_events is partitioned: {"partitioned", "manager", "interval", "partitions", "oldest", "premade_until", "reason"}.';
 comment on function public.audit_partition_maintenance() is
   'Makes the coming days'' partitions of audit_events (pg_partman run_maintenance) and secures them; returns audit_partitioning(). Does nothing unpartitioned.';
-comment on function public.audit_drop_partitions(timestamptz, text) is
-  'Retention by partition: drops every partition of audit_events whose rows are all older than p_before, recording them in the trail as deleted with p_reason. Returns {"partitions", "deleted", "total"}.';
+comment on function public.audit_drop_partitions(timestamptz, text, integer) is
+  'Retention by partition: drops at most p_max partitions of audit_events (oldest first) whose rows are all older than p_before, recording them in the trail as deleted with p_reason. Returns {"partitions", "deleted", "total"}; call again until partitions is empty.';
 
 -- The conversion itself, where pg_partman is available and the table is small enough to convert here.
 do $$

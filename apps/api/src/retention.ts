@@ -50,11 +50,14 @@ export async function runRetention(store: AuditStore, audit: AuditLogger, policy
     let partitions: string[] = []
     if (store.dropPartitions && SEVERITIES.every((s) => policy[s] > 0)) {
       const longest = Math.max(...SEVERITIES.map((s) => policy[s]))
-      const dropped = await store.dropPartitions(new Date(now - longest * 86_400_000), `retention: every severity older than ${longest} days (whole partitions)`)
-      for (const [severity, n] of Object.entries(dropped.deleted)) {
-        if (severity in deleted) deleted[severity as Severity] += n
+      for (;;) {
+        const dropped = await store.dropPartitions(new Date(now - longest * 86_400_000), `retention: every severity older than ${longest} days (whole partitions)`)
+        if (dropped.partitions.length === 0) break
+        for (const [severity, n] of Object.entries(dropped.deleted)) {
+          if (severity in deleted) deleted[severity as Severity] += n
+        }
+        partitions = [...partitions, ...dropped.partitions]
       }
-      partitions = dropped.partitions
     }
     for (const severity of SEVERITIES) {
       const days = policy[severity]

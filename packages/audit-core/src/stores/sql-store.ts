@@ -79,7 +79,7 @@ export function createSqlStore(kind: StoreKind, client: SqlClient, close: () => 
       return JSON.parse(r?.j ?? 'null') as PartitioningStatus
     },
     async dropPartitions(before: Date, reason: string) {
-      const [r] = await client.query<{ j: string }>('select public.audit_drop_partitions($1::timestamptz, $2::text)::text as j', [before.toISOString(), reason])
+      const [r] = await client.query<{ j: string }>('select public.audit_drop_partitions($1::timestamptz, $2::text, 1)::text as j', [before.toISOString(), reason])
       return JSON.parse(r?.j ?? 'null') as PartitionDrop
     },
     isDataError(err: unknown) {

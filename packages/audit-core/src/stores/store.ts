@@ -64,9 +64,10 @@ export interface AuditStore {
   /** Makes the coming days' partitions (pg_partman's maintenance); a no-op unpartitioned. */
   maintainPartitions?(): Promise<PartitioningStatus>
   /**
-   * Retention by partition: drops each partition whose rows are all older
-   * than `before`, recording its rows in the trail as deleted with `reason`.
-   * Drops nothing unpartitioned.
+   * Retention by partition: drops the oldest partition whose rows are all
+   * older than `before` (one a call, each call its own transaction),
+   * recording its rows in the trail as deleted with `reason`. Call again
+   * until it drops none; drops nothing unpartitioned.
    */
   dropPartitions?(before: Date, reason: string): Promise<PartitionDrop>
   /** The trail's checkpoints, signatures and erasure (the audit_trail_* and audit_erase_event functions); every store here has it, test doubles may not. */

@@ -94,7 +94,7 @@ export async function openSupabaseStore(options: SupabaseStoreOptions): Promise<
       rpc<number>('audit_delete_events', { p_filters: filters, p_limit: limit, p_reason: reason ?? null }),
     partitioning: () => rpc<PartitioningStatus>('audit_partitioning', {}),
     maintainPartitions: () => rpc<PartitioningStatus>('audit_partition_maintenance', {}),
-    dropPartitions: (before: Date, reason: string) => rpc<PartitionDrop>('audit_drop_partitions', { p_before: before.toISOString(), p_reason: reason }),
+    dropPartitions: (before: Date, reason: string) => rpc<PartitionDrop>('audit_drop_partitions', { p_before: before.toISOString(), p_reason: reason, p_max: 1 }),
     isDataError(err: unknown) {
       // the SQLSTATE PostgREST passes on decides; network errors (code '') and PGRST* codes are transient
       return err instanceof SupabaseRpcError && isDataSqlState(err.code)
