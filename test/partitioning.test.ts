@@ -12,7 +12,7 @@ import os from 'node:os'
 import path from 'node:path'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { readDatabaseTrail, verifyTrail, type AuditStore, type PartitioningStatus } from '@audit/core'
+import { newEventId, readDatabaseTrail, uuid7Time, verifyTrail, type AuditStore, type PartitioningStatus } from '@audit/core'
 import { createTestDatabase, eventIdAt, seedEvents, type TestDatabase } from '@audit/core/testing'
 import { openPgliteStore } from '@audit/core/pglite'
 import { openPostgresStore } from '@audit/core/postgres'
@@ -182,6 +182,15 @@ describe.runIf(onServer)('audit_events partitioned by day (pg_partman) on the Po
     const trail = await verify()
     expect(trail.problems).toEqual([])
     expect(trail.intact).toBe(true)
+  })
+
+  it('over HTTP, a re-sent request whose events carry their ids but no timestamps is written once', async () => {
+    const ids = [newEventId(), newEventId()]
+    const body = { events: ids.map((id) => ({ id, source: 'frontend', operation_type: 'resend_check', result: 'success' })) }
+    expect((await t.call('/api/v1/audit/events', { body })).status).toBe(201)
+    expect((await t.call('/api/v1/audit/events', { body })).status).toBe(201)
+    const rowsNow = await q<{ id: string; ts: string }>("select id::text, to_char(\"timestamp\" at time zone 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') as ts from public.audit_events where operation_type = 'resend_check' order by id")
+    expect(rowsNow).toEqual(ids.sort().map((id) => ({ id, ts: new Date(uuid7Time(id) ?? 0).toISOString() })))
   })
 })
 
