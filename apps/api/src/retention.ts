@@ -35,23 +35,41 @@ export interface RetentionReport {
 }
 
 /**
- * Deletes the events older than their severity's retention, in bounded
- * chunks; recorded itself as an `audit_retention` event (source `system`).
+ * Deletes the events older than their severity's retention: where the
+ * table is partitioned and every severity expires, whole partitions past
+ * the longest retention are dropped (recorded in the trail as deleted
+ * rows); the rest row by row, in bounded chunks. Recorded itself as an
+ * `audit_retention` event (source `system`).
  */
 export async function runRetention(store: AuditStore, audit: AuditLogger, policy: RetentionPolicy, now = Date.now()): Promise<RetentionReport> {
   const t0 = performance.now()
   return audit.auditOperation({ source: 'system', operationType: 'audit_retention', actorType: 'system', message: 'Retention run' }, async (op) => {
     const deleted = Object.fromEntries(SEVERITIES.map((s) => [s, 0])) as Record<Severity, number>
+    // Whole partitions first, where every severity expires: a partition whose
+    // end is past the longest retention holds only expired rows.
+    let partitions: string[] = []
+    if (store.dropPartitions && SEVERITIES.every((s) => policy[s] > 0)) {
+      const longest = Math.max(...SEVERITIES.map((s) => policy[s]))
+      for (;;) {
+        const dropped = await store.dropPartitions(new Date(now - longest * 86_400_000), `retention: every severity older than ${longest} days (whole partitions)`)
+        if (dropped.partitions.length === 0) break
+        for (const [severity, n] of Object.entries(dropped.deleted)) {
+          if (severity in deleted) deleted[severity as Severity] += n
+        }
+        partitions = [...partitions, ...dropped.partitions]
+      }
+    }
     for (const severity of SEVERITIES) {
       const days = policy[severity]
       if (days <= 0) continue
       const cutoff = now - days * 86_400_000
-      deleted[severity] = await deleteInChunks(store, { severity: [severity], end_date: new Date(cutoff - 1).toISOString() }, undefined, `retention: ${severity} older than ${days} days`)
+      deleted[severity] += await deleteInChunks(store, { severity: [severity], end_date: new Date(cutoff - 1).toISOString() }, undefined, `retention: ${severity} older than ${days} days`)
     }
     const total = Object.values(deleted).reduce((a, b) => a + b, 0)
     op.extraInfo.deleted = deleted
     op.extraInfo.total = total
     op.extraInfo.policy_days = policy
+    if (partitions.length > 0) op.extraInfo.partitions_dropped = partitions
     op.set({ message: `Retention run deleted ${total} events` })
     return { deleted, total, duration_ms: Math.round((performance.now() - t0) * 1000) / 1000 }
   })

@@ -21,6 +21,7 @@ import { createServerLogger } from './logging.ts'
 import { createMetrics } from './metrics.ts'
 import { liveStreams } from './live-tail.ts'
 import { STREAM_DEFAULTS } from './routes/stream.ts'
+import { describePartitioning, schedulePartitionMaintenance } from './partitioning.ts'
 import { runScheduledRetention, scheduleDaily } from './retention.ts'
 import { startSigner } from './signer.ts'
 
@@ -84,12 +85,19 @@ async function main() {
     onFlush: (ms, rows) => { metrics.observeFlush(ms, rows) },
   })
 
+  if (store.partitioning) {
+    const status = await store.partitioning()
+    log.info({ partitioning: status }, describePartitioning(status))
+  }
+
   let server: Server | undefined
   let stopRetention = () => {}
+  let stopMaintenance = () => {}
   // live tails never finish by themselves: end them, or the HTTP drain would wait for them
   const streams = liveStreams(STREAM_DEFAULTS.maxStreams)
   stop = shutdownOnce(log, audit, store, () => {
     stopRetention()
+    stopMaintenance()
     streams.closeAll()
     return server
   })
@@ -121,6 +129,7 @@ async function main() {
   if (config.signingKey && store.trail) {
     startSigner({ trail: store.trail, key: config.signingKey, intervalMs: config.signIntervalMs, dir: config.checkpointDir, log })
   }
+  stopMaintenance = schedulePartitionMaintenance(store, (err) => log.error({ err }, 'partition maintenance failed'))
   if (config.retentionSchedule) {
     stopRetention = scheduleDaily(config.retentionSchedule, () => runScheduledRetention(store, audit, config.retention), (err) => log.error({ err }, 'scheduled retention run failed'))
   }

@@ -11,7 +11,7 @@ export type { AuditLogger, AuditLoggerOptions, IngestOptions, IngestOutcome, Log
 export type { QueueStats, ShutdownReport, QueueLog, SubmitOutcome } from './queue/batch-queue.ts'
 export { fullJitter, decorrelatedJitter, exponential } from './queue/backoff.ts'
 export type { Backoff, BackoffOptions } from './queue/backoff.ts'
-export { newEventId } from './uuid7.ts'
+export { newEventId, uuid7Time } from './uuid7.ts'
 
 // Settings and request context
 export { loadConfig, STORE_KINDS, DEFAULT_EXPORT_CONNECTIONS, DEFAULT_READ_CONNECTIONS } from './config.ts'
@@ -40,7 +40,7 @@ export type { EventFilters, EventPage, EventQuery, EventStats, HistogramBucket, 
 // Stores
 export { openStore } from './stores/open-store.ts'
 export { deleteInChunks } from './stores/store.ts'
-export type { AuditStore, StoreKind, TrailStore } from './stores/store.ts'
+export type { AuditStore, PartitionDrop, PartitioningStatus, StoreKind, TrailStore } from './stores/store.ts'
 
 // Exports
 export { CSV_HEADER, eventsToCsv, eventsToNdjson, jsonbText } from './csv.ts'

@@ -57,3 +57,15 @@ export function newEventId(): string {
     HEX[pool[r + 9]!]!
   )
 }
+
+/**
+ * The time a UUIDv7 was made (its first 48 bits, Unix ms), or null for any
+ * other id.
+ *
+ * @example
+ * uuid7Time('019ab0c4-5f1e-7a3c-9d2e-4b1f0c8e7a55') // 1763902250782
+ */
+export function uuid7Time(id: string): number | null {
+  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i.test(id)) return null
+  return parseInt(id.slice(0, 8) + id.slice(9, 13), 16)
+}

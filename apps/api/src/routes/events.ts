@@ -9,6 +9,7 @@ import {
   queryParams,
   severityForResult,
   toFilters,
+  uuid7Time,
   type AuditLogger,
   type AuditStore,
 } from '@audit/core'
@@ -208,10 +209,11 @@ export function eventsRoutes(deps: EventsDeps) {
     const batch = body !== null && typeof body === 'object' && !Array.isArray(body) && 'events' in body
     const parsed = batch ? IngestBatchSchema.safeParse(body) : EventInputSchema.safeParse(body)
     if (!parsed.success) return validationError(c, toDetail(parsed.error.issues, ['body'], body))
-    const now = new Date().toISOString()
+    const received = Date.now()
+    const now = new Date(received).toISOString()
     const events = batch ? (parsed.data as z.infer<typeof IngestBatchSchema>).events : [parsed.data as z.infer<typeof EventInputSchema>]
     const rows = events.map(
-      (e) => ({ ...e, id: e.id ?? newEventId(), timestamp: e.timestamp ?? now, severity: e.severity ?? severityForResult(e.result) }),
+      (e) => ({ ...e, id: e.id ?? newEventId(), timestamp: e.timestamp ?? idTime(e.id, received) ?? now, severity: e.severity ?? severityForResult(e.result) }),
     )
     const outcome = await deps.audit.ingest(rows, { respondAsync: prefersRespondAsync(c.req.header('prefer')) })
     switch (outcome.status) {
@@ -236,4 +238,15 @@ export function eventsRoutes(deps: EventsDeps) {
   })
 
   return app
+}
+
+/**
+ * The time of a client's UUIDv7 id when it was made within a day of
+ * `received`, as the event's time when the client sent none: a re-sent
+ * request then carries the same (id, timestamp), the key of the partitioned
+ * table, where stamping each arrival would store the event twice.
+ */
+function idTime(id: string | undefined, received: number): string | undefined {
+  const t = id === undefined ? null : uuid7Time(id)
+  return t !== null && Math.abs(received - t) <= 86_400_000 ? new Date(t).toISOString() : undefined
 }

@@ -1,7 +1,7 @@
 import type { AuditEvent, EventRow } from '../schema/event.ts'
 import type { EventFilters, EventPage, EventQuery, EventStats, StatsQuery } from '../schema/query.ts'
 import type { Checkpoint, SignedCheckpoint } from '../trail/signing.ts'
-import { NO_TOTAL, inIdOrder, isDataSqlState, toAuditEvent, type AuditStore, type StoreKind, type TotalJson, type TrailStore } from './store.ts'
+import { NO_TOTAL, inIdOrder, isDataSqlState, toAuditEvent, type AuditStore, type PartitionDrop, type PartitioningStatus, type StoreKind, type TotalJson, type TrailStore } from './store.ts'
 
 /** The one thing the SQL stores need from a driver: a parameterised query. */
 export interface SqlClient {
@@ -86,6 +86,18 @@ export function createSqlStore(kind: StoreKind, client: SqlClient, close: () => 
         reason ?? null,
       ])
       return r?.n ?? 0
+    },
+    async partitioning() {
+      const [r] = await client.query<{ j: string }>('select public.audit_partitioning()::text as j', [])
+      return JSON.parse(r?.j ?? 'null') as PartitioningStatus
+    },
+    async maintainPartitions() {
+      const [r] = await client.query<{ j: string }>('select public.audit_partition_maintenance()::text as j', [])
+      return JSON.parse(r?.j ?? 'null') as PartitioningStatus
+    },
+    async dropPartitions(before: Date, reason: string) {
+      const [r] = await client.query<{ j: string }>('select public.audit_drop_partitions($1::timestamptz, $2::text, 1)::text as j', [before.toISOString(), reason])
+      return JSON.parse(r?.j ?? 'null') as PartitionDrop
     },
     isDataError(err: unknown) {
       return isDataSqlState((err as { code?: unknown } | null)?.code)

@@ -62,8 +62,48 @@ export interface AuditStore {
   readonly warnings?: readonly string[]
   /** Releases connections; the store is unusable afterwards. */
   close(): Promise<void>
+  /**
+   * Whether the events table is partitioned by time (pg_partman, where the
+   * server has it) and, when not, why (audit_partitioning).
+   */
+  partitioning?(): Promise<PartitioningStatus>
+  /** Makes the coming days' partitions (pg_partman's maintenance); a no-op unpartitioned. */
+  maintainPartitions?(): Promise<PartitioningStatus>
+  /**
+   * Retention by partition: drops the oldest partition whose rows are all
+   * older than `before` (one a call, each call its own transaction),
+   * recording its rows in the trail as deleted with `reason`. Call again
+   * until it drops none; drops nothing unpartitioned.
+   */
+  dropPartitions?(before: Date, reason: string): Promise<PartitionDrop>
   /** The trail's checkpoints, signatures and erasure (the audit_trail_* and audit_erase_event functions); every store here has it, test doubles may not. */
   readonly trail?: TrailStore
+}
+
+/** What audit_partitioning says about the events table. */
+export interface PartitioningStatus {
+  partitioned: boolean
+  /** `pg_partman <version>` when it manages the table. */
+  manager: string | null
+  /** The partition interval (`1 day`). */
+  interval?: string | null
+  /** Partitions, the default one not counted. */
+  partitions?: number
+  /** Lower bound of the oldest partition with one (ISO), null when it holds everything before. */
+  oldest?: string | null
+  /** Upper bound of the newest partition made ahead (ISO). */
+  premade_until?: string | null
+  /** Why the table is not partitioned (or not managed); null when all is well. */
+  reason: string | null
+}
+
+/** What audit_drop_partitions did. */
+export interface PartitionDrop {
+  /** The partitions dropped, oldest first. */
+  partitions: string[]
+  /** Rows dropped by severity. */
+  deleted: Record<string, number>
+  total: number
 }
 
 /** The trail's database API, the same functions on every store. */

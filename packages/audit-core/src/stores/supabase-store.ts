@@ -3,7 +3,7 @@ import type { Checkpoint, SignedCheckpoint } from '../trail/signing.ts'
 import { loadDriver } from './driver.ts'
 import type { AuditEvent, EventRow } from '../schema/event.ts'
 import type { EventFilters, EventPage, EventQuery, EventStats, StatsQuery } from '../schema/query.ts'
-import { NO_TOTAL, inIdOrder, isDataSqlState, toAuditEvent, type AuditStore, type TotalJson } from './store.ts'
+import { NO_TOTAL, inIdOrder, isDataSqlState, toAuditEvent, type AuditStore, type PartitionDrop, type PartitioningStatus, type TotalJson } from './store.ts'
 
 export interface SupabaseStoreOptions {
   /** SUPABASE_URL */
@@ -92,6 +92,9 @@ export async function openSupabaseStore(options: SupabaseStoreOptions): Promise<
     stats: (query: StatsQuery) => rpc<EventStats>('audit_stats', { p_filters: query.filters, p_bucket: query.bucket, p_group_by: query.groupBy?.join(',') ?? null }),
     deleteEvents: (filters: EventFilters, limit: number, reason?: string) =>
       rpc<number>('audit_delete_events', { p_filters: filters, p_limit: limit, p_reason: reason ?? null }),
+    partitioning: () => rpc<PartitioningStatus>('audit_partitioning', {}),
+    maintainPartitions: () => rpc<PartitioningStatus>('audit_partition_maintenance', {}),
+    dropPartitions: (before: Date, reason: string) => rpc<PartitionDrop>('audit_drop_partitions', { p_before: before.toISOString(), p_reason: reason, p_max: 1 }),
     isDataError(err: unknown) {
       // the SQLSTATE PostgREST passes on decides; network errors (code '') and PGRST* codes are transient
       return err instanceof SupabaseRpcError && isDataSqlState(err.code)
