@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import SwaggerParser from '@apidevtools/swagger-parser'
-import { StoreUnavailableError, type AuditStore, type EventRow } from '@audit/core'
+import { StoreUnavailableError, newEventId, type AuditStore, type EventRow } from '@audit/core'
 import { openPgliteStore } from '@audit/core/pglite'
 import { testApp } from '../test-support/test-app.ts'
 
@@ -81,6 +81,18 @@ describe('events API', () => {
       expect(r.status).toBe(422)
       expect(r.json.detail[0]).toEqual({ loc: ['body', 'events'], msg: 'List should have at most 1000 items after validation, not 1001', type: 'too_long' })
       await big.close()
+    })
+
+    it('422 for an event with its own id that is not a UUIDv7 and no timestamp: a re-send could not be recognised', async () => {
+      const own = '0b7e6a52-3f1c-4a8e-9d2b-5c6f7e8a9b0c' // v4
+      const r = await t.call(E, { body: { events: [ok, { ...ok, id: own }] } })
+      expect(r.status).toBe(422)
+      expect(r.json.detail).toEqual([{ loc: ['body', 'events', 1, 'timestamp'], msg: expect.stringContaining('not a UUIDv7'), type: 'missing' }])
+      const one = await t.call(E, { body: { ...ok, id: own } })
+      expect(one.json.detail[0].loc).toEqual(['body', 'timestamp'])
+      // with its timestamp, or a UUIDv7 id of now, it is taken
+      expect((await t.call(E, { body: { ...ok, id: own, timestamp: new Date().toISOString() } })).status).toBe(201)
+      expect((await t.call(E, { body: { ...ok, id: newEventId() } })).status).toBe(201)
     })
 
     it('422 for malformed JSON and for a wrong content type', async () => {
