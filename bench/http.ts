@@ -3,7 +3,7 @@
  * process on Postgres, answered 201 once committed (the default), and the
  * same with `Prefer: respond-async` (202 once queued) in the same run.
  */
-import { createDatabase, percentile, report, startApiServer } from './lib.ts'
+import { createDatabase, percentile, postEvents, report, startApiServer } from './lib.ts'
 
 const PER = 500
 
@@ -41,24 +41,10 @@ async function run(events: number, batchSize: number, clients: number, respondAs
     const expect = respondAsync ? 202 : 201
     let busy = 0
     let next = 0
-    const headers: Record<string, string> = { 'content-type': 'application/json', authorization: `Bearer ${server.key}` }
-    if (respondAsync) headers.prefer = 'respond-async'
     const t0 = performance.now()
     await Promise.all(
       Array.from({ length: clients }, async () => {
-        while (next < all.length) {
-          const body = all[next++] as string
-          for (;;) {
-            const t = performance.now()
-            const res = await fetch(`${server.url}api/v1/audit/events`, { method: 'POST', headers, body })
-            await res.arrayBuffer()
-            latencies.push(performance.now() - t)
-            if (res.status === expect) break
-            if (res.status !== 503) throw new Error(`ingest answered ${res.status}`)
-            busy++ // back off as Retry-After asks (scaled down), then resend
-            await new Promise((r) => setTimeout(r, Number(res.headers.get('retry-after') ?? 1) * 20))
-          }
-        }
+        while (next < all.length) busy += await postEvents(server, all[next++] as string, latencies, { expect, respondAsync })
       }),
     )
     // 202 is not written: the rate counts until every row is in the table (201 already is)

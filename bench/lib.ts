@@ -188,6 +188,27 @@ export async function startApiServer(env: Record<string, string>): Promise<ApiSe
  * The floor under every API figure: a bare `node:http` server in its own
  * process answering a constant, timed with the same client as the API.
  */
+/**
+ * POST one ingest body and wait for `expect` (201, or 202 with respond-async);
+ * a 503 is sent again after its Retry-After (scaled down to keep the load on).
+ * Pushes each attempt's latency to `latencies`; returns how many 503s it met.
+ */
+export async function postEvents(server: ApiServer, body: string, latencies: number[], opts: { expect?: number; respondAsync?: boolean } = {}): Promise<number> {
+  const headers: Record<string, string> = { 'content-type': 'application/json', authorization: `Bearer ${server.key}` }
+  if (opts.respondAsync) headers.prefer = 'respond-async'
+  let busy = 0
+  for (;;) {
+    const t = performance.now()
+    const res = await fetch(`${server.url}api/v1/audit/events`, { method: 'POST', headers, body })
+    await res.arrayBuffer()
+    latencies.push(performance.now() - t)
+    if (res.status === (opts.expect ?? 201)) return busy
+    if (res.status !== 503) throw new Error(`ingest answered ${res.status}`)
+    busy++
+    await new Promise((r) => setTimeout(r, Number(res.headers.get('retry-after') ?? 1) * 20))
+  }
+}
+
 export async function httpFloor(reps: number): Promise<number[]> {
   const code = `require('node:http').createServer((q, r) => r.end('{}')).listen(0, '127.0.0.1', function () { console.log(this.address().port) })`
   const child = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'pipe', 'inherit'] })

@@ -12,7 +12,7 @@
  * postgres://postgres@127.0.0.1:5432/postgres). Prints the figures; writes nothing.
  */
 import os from 'node:os'
-import { createDatabase, fmt, percentile, startApiServer, type ApiServer } from './lib.ts'
+import { createDatabase, fmt, percentile, postEvents, startApiServer, type ApiServer } from './lib.ts'
 
 const arg = (name: string, fallback: string) => {
   const i = process.argv.indexOf(`--${name}`)
@@ -56,20 +56,7 @@ async function run(through: ApiServer[], events: number): Promise<{ rate: number
   await Promise.all(
     Array.from({ length: CLIENTS }, async (_, c) => {
       const server = through[c % through.length] as ApiServer
-      const headers = { 'content-type': 'application/json', authorization: `Bearer ${server.key}` }
-      while (next < all.length) {
-        const body = all[next++] as string
-        for (;;) {
-          const t = performance.now()
-          const res = await fetch(`${server.url}api/v1/audit/events`, { method: 'POST', headers, body })
-          await res.arrayBuffer()
-          latencies.push(performance.now() - t)
-          if (res.status === 201) break
-          if (res.status !== 503) throw new Error(`ingest answered ${res.status}`)
-          busy++
-          await new Promise((r) => setTimeout(r, Number(res.headers.get('retry-after') ?? 1) * 20))
-        }
-      }
+      while (next < all.length) busy += await postEvents(server, all[next++] as string, latencies)
     }),
   )
   const rate = events / ((performance.now() - t0) / 1000)
