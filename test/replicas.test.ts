@@ -254,7 +254,7 @@ describe(`three API replicas on one database (${process.env.TEST_DATABASE_URL ? 
     // 4. the retention tick: one run for the three replicas
     while (Date.now() < tickAt + 500) await sleep(100)
     const retentionRuns = async () =>
-      (await pool.query<{ extra_info: { total: number } }>(`select extra_info from public.audit_events where operation_type = 'audit_retention'`)).rows
+      (await pool.query<{ extra_info: { total: number }; result: string; message: string }>(`select extra_info, result, message from public.audit_events where operation_type = 'audit_retention'`)).rows
     for (let i = 0; i < 100; i++) {
       const agedLeft = (await pool.query<{ n: number }>(`select count(*)::int as n from public.audit_events where operation_type = 'aged'`)).rows[0]?.n
       if ((await retentionRuns()).length > 0 && agedLeft === 0) break
@@ -264,7 +264,7 @@ describe(`three API replicas on one database (${process.env.TEST_DATABASE_URL ? 
     await sleep(1500)
     const runs = await retentionRuns()
     expect(runs).toHaveLength(1)
-    expect(runs[0]?.extra_info.total).toBe(AGED)
+    expect(runs[0]?.extra_info.total, JSON.stringify(runs[0])).toBe(AGED)
     for (const r of replicas) expect(r.output()).not.toContain('scheduled retention run failed')
 
     // every checkpoint so far signed: no replica's signer has anything in hand when one is killed below
