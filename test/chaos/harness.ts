@@ -233,6 +233,8 @@ export function mergeRecords(a: LoadRecord, b: LoadRecord): LoadRecord {
 
 export interface ChaosEvent {
   id: string
+  /** Stamped when made, as a client that resends must: a resend is recognised by its id and time. */
+  timestamp: string
   source: string
   operation_type: string
   result: 'success' | 'failure' | 'warning'
@@ -273,8 +275,10 @@ export interface Load {
 
 /** Builds `n` events of a scenario; ids are the client's, so a batch sent again is the same events. */
 export function makeEvents(label: string, seq: number, n: number): ChaosEvent[] {
+  const timestamp = new Date().toISOString()
   return Array.from({ length: n }, (_, i) => ({
     id: randomUUID(),
+    timestamp,
     source: 'chaos',
     operation_type: label.replace(/[^A-Za-z0-9_.:-]/g, '_').slice(0, 100),
     result: 'success',
