@@ -215,14 +215,15 @@ export function eventsRoutes(deps: EventsDeps) {
     // An event is recognised when re-sent by its (id, timestamp), the key of
     // the partitioned table: one with its own id needs a time that is the
     // same on every send, its own or its UUIDv7 id's.
+    const times = events.map((e) => e.timestamp ?? idTime(e.id, received))
     const unstamped = events.flatMap((e, i): ErrorDetail[] =>
-      e.id !== undefined && e.timestamp === undefined && idTime(e.id, received) === undefined
+      e.id !== undefined && times[i] === undefined
         ? [{ loc: batch ? ['body', 'events', i, 'timestamp'] : ['body', 'timestamp'], msg: 'Field required when the event has its own id that is not a UUIDv7 made within a day: a re-sent event is recognised by its id and time', type: 'missing' }]
         : [],
     )
     if (unstamped.length > 0) return validationError(c, unstamped)
     const rows = events.map(
-      (e) => ({ ...e, id: e.id ?? newEventId(), timestamp: e.timestamp ?? idTime(e.id, received) ?? now, severity: e.severity ?? severityForResult(e.result) }),
+      (e, i) => ({ ...e, id: e.id ?? newEventId(), timestamp: times[i] ?? now, severity: e.severity ?? severityForResult(e.result) }),
     )
     const outcome = await deps.audit.ingest(rows, { respondAsync: prefersRespondAsync(c.req.header('prefer')) })
     switch (outcome.status) {
