@@ -1,4 +1,4 @@
-import type { AuditStore, PartitioningStatus } from '@audit/core'
+import { runOncePerCluster, type AuditStore, type PartitioningStatus } from '@audit/core'
 
 /** The advisory lock a maintenance run holds, so that one replica of a cluster runs it at a time. */
 export const PARTITION_MAINTENANCE_LOCK = 'audit_events.partitions'
@@ -28,14 +28,7 @@ export function describePartitioning(s: PartitioningStatus): string {
 export function schedulePartitionMaintenance(store: AuditStore, onError: (err: unknown) => void, intervalMs = PARTITION_MAINTENANCE_INTERVAL_MS): () => void {
   const maintain = store.maintainPartitions?.bind(store)
   if (!maintain) return () => {}
-  const run = async () => {
-    const job = async () => {
-      await maintain()
-    }
-    if (store.runExclusive) await store.runExclusive(PARTITION_MAINTENANCE_LOCK, job)
-    else await job()
-  }
-  const tick = () => void run().catch(onError)
+  const tick = () => void runOncePerCluster(store, PARTITION_MAINTENANCE_LOCK, maintain).catch(onError)
   const timer = setInterval(tick, intervalMs)
   timer.unref()
   tick()

@@ -1,4 +1,4 @@
-import { SEVERITIES, deleteInChunks, type AuditLogger, type AuditStore, type Severity } from '@audit/core'
+import { SEVERITIES, deleteInChunks, runOncePerCluster, type AuditLogger, type AuditStore, type Severity } from '@audit/core'
 
 /** Days to keep each severity; 0 keeps forever. */
 export type RetentionPolicy = Record<Severity, number>
@@ -101,12 +101,7 @@ export async function runScheduledRetention(store: AuditStore, audit: AuditLogge
     await audit.flush()
     return report
   }
-  if (!store.runExclusive) return run()
-  let report: RetentionReport | null = null
-  await store.runExclusive(RETENTION_LOCK, async () => {
-    report = await run()
-  })
-  return report
+  return (await runOncePerCluster(store, RETENTION_LOCK, run)) ?? null
 }
 
 /** A time of day, UTC; `second` only when the schedule names one. */

@@ -135,6 +135,23 @@ export async function deleteInChunks(store: AuditStore, filters: EventFilters, c
 }
 
 /**
+ * Runs `job` once per cluster: where the store can take a lock
+ * ({@link AuditStore.runExclusive}) the process that takes it runs `job` and
+ * the others get undefined; where it cannot, `job` runs here.
+ *
+ * @example
+ * await runOncePerCluster(store, 'audit_events.retention', () => runRetention(store, audit, policy))
+ */
+export async function runOncePerCluster<T>(store: AuditStore, key: string, job: () => Promise<T>): Promise<T | undefined> {
+  if (!store.runExclusive) return job()
+  let out: T | undefined
+  await store.runExclusive(key, async () => {
+    out = await job()
+  })
+  return out
+}
+
+/**
  * The rows in the order of their ids (a uuid's order is its lowercase
  * text's), as every store writes a batch. Two writers whose batches share
  * ids (replicas that were each sent the same events, in different requests
