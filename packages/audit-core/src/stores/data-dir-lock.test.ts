@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -9,6 +9,26 @@ import { DataDirLockedError, LOCK_FILE_NAME, breakStale, lockDataDir } from './d
 function deadPid(): number {
   const r = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'])
   return Number(r.stdout.toString())
+}
+
+/** The state letter of /proc/<pid>/stat (R, S, Z…), or undefined once the process is gone. */
+function processState(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    return stat[stat.lastIndexOf(')') + 2]
+  } catch {
+    return undefined
+  }
+}
+
+async function until<T>(get: () => T | undefined, withinMs = 10_000): Promise<T> {
+  const end = Date.now() + withinMs
+  for (;;) {
+    const v = get()
+    if (v !== undefined) return v
+    if (Date.now() > end) throw new Error(`not within ${withinMs} ms`)
+    await new Promise((r) => setTimeout(r, 20))
+  }
 }
 
 function writeLock(dir: string, holder: Record<string, unknown>): string {
@@ -39,6 +59,26 @@ describe('data directory lock', () => {
     const lock = await lockDataDir(dir)
     expect(JSON.parse(readFileSync(lock.file, 'utf8')).pid).toBe(process.pid)
     lock.release()
+  })
+
+  it('takes over a lock whose process was killed but not yet reaped (a zombie holds nothing)', async () => {
+    // `exec sleep` becomes the parent of the holder and never waits for it, so the
+    // killed holder stays a zombie (as it does for a while under a slow init in a container).
+    const file = path.join(dir, LOCK_FILE_NAME)
+    const holder = `require('fs').writeFileSync(${JSON.stringify(file)}, JSON.stringify({ pid: process.pid, hostname: require('os').hostname(), since: new Date().toISOString(), token: 'killed' })); process.kill(process.pid, 'SIGKILL')`
+    const parent = spawn('sh', ['-c', `"${process.execPath}" -e "$HOLDER" & exec sleep 60`], { env: { ...process.env, HOLDER: holder }, stdio: 'ignore' })
+    try {
+      const pid = await until(() => {
+        const h = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { pid: number }) : undefined
+        return h && processState(h.pid) === 'Z' ? h.pid : undefined
+      })
+      const lock = await lockDataDir(dir)
+      expect(JSON.parse(readFileSync(lock.file, 'utf8')).pid).toBe(process.pid)
+      expect(processState(pid)).toBe('Z')
+      lock.release()
+    } finally {
+      parent.kill('SIGKILL')
+    }
   })
 
   it('takes over a lock left by an earlier process that had our pid (a restarted container)', async () => {

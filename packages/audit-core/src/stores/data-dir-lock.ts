@@ -47,7 +47,8 @@ let exitHookInstalled = false
  * Takes `<dir>/pglite.lock` for this process, or throws {@link DataDirLockedError}
  * naming the holder. The file is created with `wx` (exclusive) and holds the
  * pid, host and a token; a lock whose process is gone (same host, `kill(pid, 0)`
- * fails with ESRCH, e.g. after SIGKILL) is stale and taken over. Released by
+ * fails with ESRCH, or the process is a zombie waiting to be reaped, e.g.
+ * after SIGKILL) is stale and taken over. Released by
  * `release()` and, failing that, when the process exits.
  *
  * @example
@@ -120,10 +121,28 @@ function isAlive(file: string, holder: LockHolder): boolean {
   if (holder.pid === process.pid) return held.get(file)?.token === holder.token
   try {
     process.kill(holder.pid, 0)
-    return true
   } catch (e) {
     return (e as NodeJS.ErrnoException).code !== 'ESRCH'
   }
+  return !isZombie(holder.pid)
+}
+
+/**
+ * Whether a process has exited and only waits to be reaped (Linux: state Z or X
+ * in /proc/<pid>/stat). Its files are closed, so it holds nothing, yet
+ * `kill(pid, 0)` still finds it: killed with its parent, it waits for init,
+ * which in a container may take seconds. Elsewhere: false.
+ */
+function isZombie(pid: number): boolean {
+  let stat: string
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  } catch {
+    return false
+  }
+  // "pid (comm) state …": comm may itself hold spaces or parentheses, so read after the last ')'.
+  const state = stat[stat.lastIndexOf(')') + 2]
+  return state === 'Z' || state === 'X'
 }
 
 /**
