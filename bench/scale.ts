@@ -131,7 +131,11 @@ async function oneSize(rows: number, chunk: number, commit: string): Promise<Siz
     const m = performance.now()
     const [status] = await db.sql.unsafe<{ p: { partitioned?: boolean } }[]>('select public.audit_partitioning() as p')
     if (status?.p?.partitioned) {
-      await db.sql.unsafe('select public.audit_partition_maintenance()')
+      // a day a call, each its own transaction, until the default partition is empty
+      for (;;) {
+        const [m] = await db.sql.unsafe<{ m: { moved: number; backlog: boolean } }[]>('select public.audit_partition_maintenance() as m')
+        if (!m?.m.backlog || !m.m.moved) break
+      }
       // the moved rows leave dead space in the default partition, which a table
       // filled as events arrive never has: give it back so the disk figure is the table's
       const [d] = await db.sql.unsafe<{ t: string }[]>('select d.relid::regclass::text as t from audit_private.event_partitions() d where d.is_default')

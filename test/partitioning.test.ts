@@ -12,7 +12,7 @@ import os from 'node:os'
 import path from 'node:path'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { newEventId, readDatabaseTrail, uuid7Time, verifyTrail, type AuditStore, type PartitioningStatus } from '@audit/core'
+import { maintainPartitions, newEventId, readDatabaseTrail, uuid7Time, verifyTrail, type AuditStore, type PartitioningStatus } from '@audit/core'
 import { createTestDatabase, eventIdAt, seedEvents, type TestDatabase } from '@audit/core/testing'
 import { openPgliteStore } from '@audit/core/pglite'
 import { openPostgresStore } from '@audit/core/postgres'
@@ -69,9 +69,35 @@ describe.runIf(onServer)('audit_events partitioned by day (pg_partman) on the Po
     expect(k?.k).toBe('p')
   })
 
-  it('maintenance moves what the default partition caught into partitions of their own days, and the trail is unchanged', async () => {
+  it('maintenance moves what the default partition caught into partitions of their own days, a day a step, and the trail is unchanged', async () => {
     const before = await q<{ n: number }>('select count(*)::int as n from public.audit_checkpoints')
-    await store.maintainPartitions?.()
+    const caught = (await partitionOf()).audit_events_default ?? 0
+    const oldest = utcDay(Math.min(...rows.map((r) => Date.parse(r.timestamp))))
+    const ofOldest = rows.filter((r) => utcDay(Date.parse(r.timestamp)) === oldest).length
+    expect(caught).toBeGreaterThan(ofOldest)
+    // one step, one transaction: the oldest day only, the rest left for the next step
+    const step = (await store.maintainPartitions?.()) as PartitioningStatus
+    expect(step).toMatchObject({ moved: ofOldest, backlog: true })
+    const after1 = await partitionOf()
+    expect(after1[`audit_events_p${oldest.replace(/-/g, '_')}`]).toBe(ofOldest)
+    expect(after1.audit_events_default).toBe(caught - ofOldest)
+    // the rest, while another connection reads the newest events: a step locks
+    // the table before the partitions, as a reader does, so neither waits for the other in a cycle
+    let moving = true
+    const failed: string[] = []
+    const reader = (async () => {
+      while (moving) {
+        await q('select id from public.audit_events order by "timestamp" desc limit 50').catch((e: unknown) => failed.push(`${(e as { code?: string }).code}: ${(e as Error).message}`))
+        await new Promise((r) => setTimeout(r, 5))
+      }
+    })()
+    try {
+      expect(await maintainPartitions(store)).toMatchObject({ partitioned: true, backlog: false })
+    } finally {
+      moving = false
+      await reader
+    }
+    expect(failed).toEqual([])
     const where = await partitionOf()
     expect(where.audit_events_default).toBeUndefined()
     const expected: Record<string, number> = {}
@@ -210,7 +236,7 @@ describe('audit_events unpartitioned on PGlite', () => {
       const s = (await store.partitioning?.()) as PartitioningStatus
       expect(s).toEqual({ partitioned: false, manager: null, reason: expect.stringContaining('pg_partman is not available') })
       expect(describePartitioning(s)).toMatch(/^events are unpartitioned: pg_partman is not available on this database server/)
-      expect(await store.maintainPartitions?.()).toEqual(s)
+      expect(await maintainPartitions(store)).toEqual({ ...s, moved: 0, backlog: false })
       const now = Date.now()
       const rows = seedEvents(50, { now, days: 10, seed: 5 })
       await store.insertEvents(rows)

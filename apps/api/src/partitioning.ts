@@ -1,4 +1,4 @@
-import { runOncePerCluster, type AuditStore, type PartitioningStatus } from '@audit/core'
+import { maintainPartitions, runOncePerCluster, type AuditStore, type PartitioningStatus } from '@audit/core'
 
 /** The advisory lock a maintenance run holds, so that one replica of a cluster runs it at a time. */
 export const PARTITION_MAINTENANCE_LOCK = 'audit_events.partitions'
@@ -26,9 +26,8 @@ export function describePartitioning(s: PartitioningStatus): string {
  * held skips). Returns a function that stops it.
  */
 export function schedulePartitionMaintenance(store: AuditStore, onError: (err: unknown) => void, intervalMs = PARTITION_MAINTENANCE_INTERVAL_MS): () => void {
-  const maintain = store.maintainPartitions?.bind(store)
-  if (!maintain) return () => {}
-  const tick = () => void runOncePerCluster(store, PARTITION_MAINTENANCE_LOCK, maintain).catch(onError)
+  if (!store.maintainPartitions) return () => {}
+  const tick = () => void runOncePerCluster(store, PARTITION_MAINTENANCE_LOCK, () => maintainPartitions(store)).catch(onError)
   const timer = setInterval(tick, intervalMs)
   timer.unref()
   tick()

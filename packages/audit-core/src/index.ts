@@ -39,7 +39,7 @@ export type { EventFilters, EventPage, EventQuery, EventStats, HistogramBucket, 
 
 // Stores
 export { openStore } from './stores/open-store.ts'
-export { deleteInChunks, runOncePerCluster } from './stores/store.ts'
+export { deleteInChunks, maintainPartitions, runOncePerCluster } from './stores/store.ts'
 export type { AuditStore, PartitionDrop, PartitioningStatus, StoreKind, TrailStore } from './stores/store.ts'
 
 // Exports

@@ -67,7 +67,13 @@ export interface AuditStore {
    * server has it) and, when not, why (audit_partitioning).
    */
   partitioning?(): Promise<PartitioningStatus>
-  /** Makes the coming days' partitions (pg_partman's maintenance); a no-op unpartitioned. */
+  /**
+   * One step of partition maintenance, its own transaction: moves the oldest
+   * day of rows the default partition holds to that day's partition, and
+   * once none is left makes the coming days' partitions (pg_partman's
+   * maintenance); a no-op unpartitioned. {@link maintainPartitions} calls it
+   * until the backlog is gone.
+   */
   maintainPartitions?(): Promise<PartitioningStatus>
   /**
    * Retention by partition: drops the oldest partition whose rows are all
@@ -95,6 +101,10 @@ export interface PartitioningStatus {
   premade_until?: string | null
   /** Why the table is not partitioned (or not managed); null when all is well. */
   reason: string | null
+  /** After a maintenance step: the rows it moved out of the default partition. */
+  moved?: number
+  /** After a maintenance step: rows are left in the default partition (call again). */
+  backlog?: boolean
 }
 
 /** What audit_drop_partitions did. */
@@ -131,6 +141,21 @@ export async function deleteInChunks(store: AuditStore, filters: EventFilters, c
     const n = await store.deleteEvents(filters, chunk, reason)
     total += n
     if (n < chunk) return total
+  }
+}
+
+/**
+ * Partition maintenance to the end: {@link AuditStore.maintainPartitions}
+ * until the default partition is empty (or a step moves nothing), each step
+ * its own short transaction, so a backfill of many days never holds the
+ * table for more than one day's rows. Undefined where the store has no
+ * partitions to maintain.
+ */
+export async function maintainPartitions(store: AuditStore): Promise<PartitioningStatus | undefined> {
+  if (!store.maintainPartitions) return undefined
+  for (;;) {
+    const s = await store.maintainPartitions()
+    if (!s.backlog || !s.moved) return s
   }
 }
 
