@@ -210,6 +210,36 @@ describe.runIf(onServer)('audit_events partitioned by day (pg_partman) on the Po
     expect(trail.intact).toBe(true)
   })
 
+  it('behind a long reader (an export holding the table), retention deletes rows instead of waiting to drop, and ingest goes on', async () => {
+    const cutoff = now - 3 * DAY
+    const expired = (await q<{ id: string }>(`select id::text from public.audit_events where "timestamp" < $1 and operation_type <> 'audit_retention'`, [new Date(cutoff).toISOString()])).map((r) => r.id)
+    const partsBefore = await partitionNames()
+    const reader = new pg.Client({ connectionString: db.url })
+    await reader.connect()
+    try {
+      await reader.query('begin')
+      await reader.query('select count(*) from public.audit_events')
+      const report = await runRetention(store, t.audit, parseRetention('3'), now)
+      expect(report.total).toBe(expired.length)
+      // the drop gave up, so nothing queued behind it: a write goes through while the reader still holds the table
+      expect((await t.call('/api/v1/audit/events', { body: { source: 'frontend', operation_type: 'behind_reader', result: 'success' } })).status).toBe(201)
+    } finally {
+      await reader.query('rollback')
+      await reader.end()
+    }
+    expect(expired.length).toBeGreaterThan(0)
+    await t.audit.flush()
+    const [event] = (await t.store.queryEvents({ filters: { operation_type: ['audit_retention'] }, limit: 1, withTotal: false })).events
+    expect(event?.result).toBe('success')
+    expect(event?.extra_info).toMatchObject({ total: expired.length, partitions_not_dropped: expect.stringContaining('lock timeout') })
+    expect(event?.extra_info?.partitions_dropped).toBeUndefined()
+    expect(await partitionNames()).toEqual(partsBefore)
+    const [left] = await q<{ n: number }>(`select count(*)::int as n from public.audit_events where "timestamp" < $1 and operation_type <> 'audit_retention'`, [new Date(cutoff).toISOString()])
+    expect(left?.n).toBe(0)
+    const trail = await verify()
+    expect(trail.problems).toEqual([])
+  }, 60_000)
+
   it('over HTTP, a re-sent request whose events carry their ids but no timestamps is written once', async () => {
     const ids = [newEventId(), newEventId()]
     const body = { events: ids.map((id) => ({ id, source: 'frontend', operation_type: 'resend_check', result: 'success' })) }

@@ -1,4 +1,4 @@
-import { SEVERITIES, deleteInChunks, runOncePerCluster, type AuditLogger, type AuditStore, type Severity } from '@audit/core'
+import { SEVERITIES, deleteInChunks, runOncePerCluster, type AuditLogger, type AuditStore, type PartitionDrop, type Severity } from '@audit/core'
 
 /** Days to keep each severity; 0 keeps forever. */
 export type RetentionPolicy = Record<Severity, number>
@@ -51,7 +51,15 @@ export async function runRetention(store: AuditStore, audit: AuditLogger, policy
     if (store.dropPartitions && SEVERITIES.every((s) => policy[s] > 0)) {
       const longest = Math.max(...SEVERITIES.map((s) => policy[s]))
       for (;;) {
-        const dropped = await store.dropPartitions(new Date(now - longest * 86_400_000), `retention: every severity older than ${longest} days (whole partitions)`)
+        let dropped: PartitionDrop
+        try {
+          dropped = await store.dropPartitions(new Date(now - longest * 86_400_000), `retention: every severity older than ${longest} days (whole partitions)`)
+        } catch (err) {
+          // The table was held longer than the drop waits (a long export): the rows below go row by row instead.
+          if (!isLockTimeout(err)) throw err
+          op.extraInfo.partitions_not_dropped = 'the table was busy (lock timeout): expired rows deleted row by row'
+          break
+        }
         if (dropped.partitions.length === 0) break
         for (const [severity, n] of Object.entries(dropped.deleted)) {
           if (severity in deleted) deleted[severity as Severity] += n
@@ -73,6 +81,12 @@ export async function runRetention(store: AuditStore, audit: AuditLogger, policy
     op.set({ message: `Retention run deleted ${total} events` })
     return { deleted, total, duration_ms: Math.round((performance.now() - t0) * 1000) / 1000 }
   })
+}
+
+/** A lock timeout (55P03), as the driver raised it or inside the store's StoreUnavailableError. */
+function isLockTimeout(err: unknown): boolean {
+  const code = (e: unknown) => (e as { code?: unknown } | undefined)?.code
+  return code(err) === '55P03' || code((err as { cause?: unknown } | undefined)?.cause) === '55P03'
 }
 
 /** Whether the policy ever deletes anything. */
