@@ -74,8 +74,9 @@ comment on table audit_private.event_counts_by_daily is
 -- daily, then by column hourly, daily (every statement locks in the same
 -- order, and within a table in key order). Subtracting deletes the rows
 -- that reach 0: those of the statement's hours or days, found through the
--- key (the hours as an array: `in (select …)` made it a scan of the whole
--- table, 0.5 s at 1 M events).
+-- key (the hours as an array: `in (select …)` made each deleting statement
+-- scan the whole table, at 1 M events of the scale dataset 0.27 s for the
+-- hourly counts by combination and 0.48 s by column, against 7 and 1 ms).
 create or replace function audit_private.rollup_sql(p_rows text, p_sign integer) returns text
 language plpgsql immutable
 set search_path = ''
@@ -103,7 +104,7 @@ begin
       out := out || format($q$
     delete from audit_private.%1$I c
     where c.n = 0
-      and c.%2$I in (select pg_catalog.date_trunc(%2$L, r."timestamp", 'UTC') from %3$s r)$q$, t, col, p_rows);
+      and c.%2$I = any(array(select distinct pg_catalog.date_trunc(%2$L, r."timestamp", 'UTC') from %3$s r))$q$, t, col, p_rows);
     end if;
   end loop;
   foreach t in array array['event_counts_by', 'event_counts_by_daily'] loop
