@@ -2,7 +2,7 @@
  * Ingest with and without the hourly counts' triggers: `writers` postgres
  * stores' COPY batches at once, every event in the current hour (the rows
  * the triggers upsert are the same for every writer). Rounds alternate
- * on/off on one database. With VACUUM_EVERY_MS, the two count tables are
+ * on/off on one database. With VACUUM_EVERY_MS, the count tables (by combination and by column) are
  * vacuumed that often while it runs (what autovacuum does where it is on;
  * the hot rows leave a dead version per statement).
  *
@@ -44,10 +44,13 @@ const TRIGGER = process.env.TRIGGER ?? 'audit_events_volume_insert'
 const every = Number(process.env.VACUUM_EVERY_MS ?? 0)
 const vacuumer = new pg.Client({ connectionString: url })
 await vacuumer.connect()
+// the count tables there are (by combination, and by column where kept)
+const { rows: counts } = await vacuumer.query<{ t: string }>("select 'audit_private.' || tablename as t from pg_tables where schemaname = 'audit_private' and tablename like 'event\\_counts%' order by 1")
+const tables = counts.map((r) => r.t).join(', ')
 let vacuuming = Promise.resolve()
 const vacuum = () => {
   vacuuming = vacuuming.then(async () => {
-    await vacuumer.query('vacuum audit_private.event_counts, audit_private.event_counts_daily')
+    await vacuumer.query(`vacuum ${tables}`)
   })
 }
 const timer = every > 0 ? setInterval(vacuum, every) : undefined

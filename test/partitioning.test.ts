@@ -205,6 +205,17 @@ describe.runIf(onServer)('audit_events partitioned by day (pg_partman) on the Po
     expect(ids).toEqual(kept.map((r) => r.id).sort())
     const dropped = await q<{ n: number }>("select coalesce(sum(count), 0)::int as n from public.audit_checkpoints where kind = 'delete' and reason like 'retention: every severity%'")
     expect(dropped[0]?.n).toBeGreaterThan(0)
+    // the dropped partitions' rows are out of /stats' counts by column too (hourly and daily): they equal a fresh count
+    const off = await q(`select unit, dim, at, value, sum(n)::int as n from (
+        select u.unit, v.dim, date_trunc(u.unit, e."timestamp", 'UTC') as at, v.value, count(*) as n
+        from public.audit_events e
+        cross join (values ('hour'), ('day')) u(unit)
+        cross join lateral (values ('result', e.result::text), ('severity', e.severity::text), ('source', e.source::text), ('operation_type', e.operation_type::text)) v(dim, value)
+        group by 1, 2, 3, 4
+        union all select 'hour', dim, hour, value, -n from audit_private.event_counts_by
+        union all select 'day', dim, day, value, -n from audit_private.event_counts_by_daily) s
+      group by 1, 2, 3, 4 having sum(n) <> 0`)
+    expect(off).toEqual([])
     const trail = await verify()
     expect(trail.problems).toEqual([])
     expect(trail.intact).toBe(true)

@@ -5,7 +5,10 @@
  * anywhere inside an hour, on it, or in one hour) equals the same counts
  * made by `count(*) … group by` on the events; and the rollup equals a
  * fresh group-by of the table, also after writers that insert and delete
- * at once (on a Postgres server). On PGlite, and on the postgres store (the
+ * at once (on a Postgres server). The same for the counts by column
+ * (audit_private.event_counts_by, _by_daily) that answer the range alone,
+ * with bounds on an event, inside an hour, on it, at its last microsecond,
+ * on a day, empty ranges and ranges with no event. On PGlite, and on the postgres store (the
  * server with TEST_DATABASE_URL, else PGlite over the wire).
  */
 import { randomUUID } from 'node:crypto'
@@ -150,19 +153,73 @@ async function expected(sql: Sql, c: Case): Promise<EventStats> {
   }
 }
 
+/** A filter of the range alone (what the page asks most), and the same question as plain SQL. */
+function makeRangeCase(rnd: () => number, times: readonly string[]): Case {
+  const pick = <T,>(xs: readonly T[]) => xs[Math.floor(rnd() * xs.length)] as T
+  const params: unknown[] = []
+  const where: string[] = ['true']
+  const p = (v: unknown) => `$${params.push(v)}`
+  // bounds: on an event, inside an hour, on one, at its last microsecond, on a day or just before it, or where no event is
+  const bound = () => {
+    const at = NOW - Math.floor(rnd() * 11 * DAY) + DAY / 2
+    const k = rnd()
+    if (k < 0.2) return pick(times)
+    if (k < 0.4) return iso(at, Math.floor(rnd() * 1000))
+    if (k < 0.55) return iso(at - (at % HOUR), 0)
+    if (k < 0.7) return new Date(at - (at % HOUR) - 1).toISOString().replace('Z', '999Z')
+    if (k < 0.8) return iso(at - (at % DAY), 0)
+    if (k < 0.88) return new Date(at - (at % DAY) - 1).toISOString().replace('Z', '999Z')
+    return rnd() < 0.5 ? iso(NOW + 40 * DAY + Math.floor(rnd() * DAY), 0) : iso(NOW - 60 * DAY - Math.floor(rnd() * DAY), 0)
+  }
+  let start = rnd() < 0.9 ? bound() : undefined
+  let end = rnd() < 0.8 ? bound() : undefined
+  const k = rnd()
+  if (start && end && start > end && k < 0.85) [start, end] = [end, start] // else empty: end before start
+  if (start && k > 0.93) end = start // one instant
+  else if (start && k > 0.85) end = iso(Date.parse(start) + Math.floor(rnd() * 3 * HOUR), 0) // a few hours
+  const filters: Record<string, unknown> = {}
+  if (start) {
+    filters.start_date = start
+    where.push(`"timestamp" >= ${p(start)}::timestamptz`)
+  }
+  if (end) {
+    filters.end_date = end
+    where.push(`"timestamp" <= ${p(end)}::timestamptz`)
+  }
+  // keys that filter nothing
+  const none = rnd()
+  if (none < 0.1) filters.q = ''
+  else if (none < 0.15) filters.not = {}
+  else if (none < 0.2) filters.result = null
+  return { filters, bucket: rnd() < 0.5 ? 'hour' : 'day', where: where.join(' and '), params }
+}
+
 /** Rows where the hourly or daily counts and a fresh group-by of the events differ (none when they are exact). */
-const ROLLUP_DIFF = ['hour', 'day']
-  .map((unit) => {
+const ROLLUP_DIFF = [
+  ...['hour', 'day'].map((unit) => {
     const table = unit === 'hour' ? 'event_counts' : 'event_counts_daily'
     return `(with fresh as (
       select date_trunc('${unit}', "timestamp", 'UTC') as at, result, severity, source, operation_type, tenant_id, count(*) as n
       from public.audit_events group by 1, 2, 3, 4, 5, 6),
     kept as (select ${unit} as at, result, severity, source, operation_type, tenant_id, n from audit_private.${table})
-    select '${unit} counted' as side, * from (select * from fresh except all select * from kept) a
+    select '${unit} counted' as side, to_jsonb(a) as row from (select * from fresh except all select * from kept) a
     union all
-    select '${unit} kept', * from (select * from kept except all select * from fresh) b)`
-  })
-  .join(' union all ')
+    select '${unit} kept', to_jsonb(b) from (select * from kept except all select * from fresh) b)`
+  }),
+  // the counts by column: each of the four columns' values an hour or a day
+  ...['hour', 'day'].map((unit) => {
+    const table = unit === 'hour' ? 'event_counts_by' : 'event_counts_by_daily'
+    return `(with fresh as (
+      select v.dim, date_trunc('${unit}', e."timestamp", 'UTC') as at, v.value, count(*) as n
+      from public.audit_events e
+      cross join lateral (values ('result', e.result::text), ('severity', e.severity::text), ('source', e.source::text), ('operation_type', e.operation_type::text)) v(dim, value)
+      group by 1, 2, 3),
+    kept as (select dim, ${unit} as at, value, n from audit_private.${table})
+    select '${unit} by column counted' as side, to_jsonb(a) as row from (select * from fresh except all select * from kept) a
+    union all
+    select '${unit} by column kept', to_jsonb(b) from (select * from kept except all select * from fresh) b)`
+  }),
+].join(' union all ')
 
 for (const [engine, open] of storeEngines()) {
   describe(`/stats from the hourly counts equals count(*): ${engine}`, () => {
@@ -201,6 +258,9 @@ for (const [engine, open] of storeEngines()) {
       const [t] = await sql<{ n: string }>('select count(*) as n from public.audit_events')
       expect(Number(r!.sum)).toBe(Number(t!.n))
       expect(Number(r!.rows)).toBeGreaterThan(1000)
+      // every event once in each column's counts
+      const by = await sql<{ dim: string; sum: string }>('select dim, sum(n) as sum from audit_private.event_counts_by group by 1 order by 1')
+      expect(by.map((b) => [b.dim, Number(b.sum)])).toEqual(['operation_type', 'result', 'severity', 'source'].map((d) => [d, Number(t!.n)]))
     })
 
     it('audit_stats equals count(*) … group by for 80 random filters and ranges', async () => {
@@ -216,6 +276,24 @@ for (const [engine, open] of storeEngines()) {
       // most of them take the rollup's path, a few the events'
       expect(fromRollup).toBeGreaterThan(60)
       expect(fromRollup).toBeLessThan(80)
+    }, 60_000)
+
+    it('audit_stats of the range alone equals count(*) … group by for 150 random ranges', async () => {
+      const rnd = mulberry32(4711)
+      let rangeOnly = 0
+      for (let i = 0; i < 150; i++) {
+        const c = makeRangeCase(rnd, times)
+        const [got] = await sql<{ s: EventStats; text: string }>('select public.audit_stats($1::jsonb, $2, null) as s', [JSON.stringify(c.filters), c.bucket])
+        expect(got!.s, JSON.stringify(c)).toEqual(await expected(sql, c))
+        const [only] = await sql<{ ok: boolean }>('select audit_private.rollup_range_only($1::jsonb) as ok', [JSON.stringify(c.filters)])
+        if (only!.ok) rangeOnly++
+      }
+      expect(rangeOnly).toBe(150)
+      // a facet's filter, a `not` with a column, a q: not the range alone
+      for (const f of [{ result: 'success' }, { not: { result: ['success'] } }, { q: 'x' }, { operator: 'alice' }, { tenant_id: ['t1'] }]) {
+        const [only] = await sql<{ ok: boolean }>('select audit_private.rollup_range_only($1::jsonb) as ok', [JSON.stringify(f)])
+        expect(only!.ok, JSON.stringify(f)).toBe(false)
+      }
     }, 60_000)
 
     it("the page's own questions: the range alone, and every filter of a facet", async () => {
