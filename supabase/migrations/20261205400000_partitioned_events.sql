@@ -402,12 +402,8 @@ begin
   end if;
   for p in select relid from audit_private.event_partitions() where not is_default and upper_bound <= p_before
            order by upper_bound limit greatest(coalesce(p_max, 1), 1) loop
-    -- The detach below needs the parent in access exclusive mode. Taken
-    -- first, before the trail's head row: a writer holds the parent (row
-    -- exclusive) when its trigger asks for the head, so taking them the
-    -- other way round deadlocks with any insert in flight. Writers and
-    -- readers wait for this partition's record and drop instead.
-    lock table public.audit_events in access exclusive mode;
+    -- no row may arrive in it between the trail's record and the drop
+    execute pg_catalog.format('lock table %s in share mode', p.relid);
     execute pg_catalog.format('select coalesce(pg_catalog.jsonb_object_agg(coalesce(severity, %L), n), %L::jsonb) from (select severity, count(*) as n from %s group by 1) s',
       'null', '{}', p.relid) into v_counts;
     execute pg_catalog.format('select coalesce(pg_catalog.jsonb_object_agg(x.id::text, x.fields), %L::jsonb) from %s o join audit_private.erased_fields x on x.id = o.id',
